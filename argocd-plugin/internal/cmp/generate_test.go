@@ -1,0 +1,190 @@
+package cmp
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+)
+
+// The examples of the repository: a real platform-config repository and its policy.
+var (
+	examplesRepo   = filepath.Join("..", "..", "..", "examples", "platform-config")
+	examplesPolicy = filepath.Join("..", "..", "..", "examples", "policy")
+)
+
+const prodPath = "apps/payments-api/overlays/prod"
+
+func copyExamples(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(examplesRepo, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(examplesRepo, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func settings(t *testing.T) Settings {
+	abs, err := filepath.Abs(examplesPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Settings{PolicyDir: abs, Timeout: time.Minute, MaxOutputBytes: DefaultMaxOutputBytes}
+}
+
+func generate(t *testing.T, root, path string, s Settings, environ ...string) (int, string, string) {
+	t.Helper()
+	environ = append([]string{"ARGOCD_APP_SOURCE_PATH=" + path, "KUBE_VERSION=1.31.0"}, environ...)
+	var stdout, stderr bytes.Buffer
+	code := Generate(context.Background(), Request{Settings: s, Dir: filepath.Join(root, filepath.FromSlash(path)), Environ: environ}, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestGenerate(t *testing.T) {
+	mutable := copyExamples(t)
+	kust := filepath.Join(mutable, prodPath, "kustomization.yaml")
+	b, err := os.ReadFile(kust)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, "digest:") {
+			kept = append(kept, line)
+		}
+	}
+	if err := os.WriteFile(kust, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	examples, err := filepath.Abs(examplesRepo)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name       string
+		root, path string
+		settings   func(*Settings)
+		environ    []string
+		wantCode   int
+		wantStdout string
+		wantStderr []string
+	}{
+		{
+			name: "prod pinned by digest renders quietly", root: examples, path: prodPath,
+			environ:    []string{"ARGOCD_APP_NAME=payments-api-prod", "ARGOCD_APP_NAMESPACE=payments-prod"},
+			wantCode:   ExitRendered,
+			wantStdout: "image: ghcr.io/example/payments-api:1.8.3@sha256:",
+		},
+		{
+			name: "prod with a mutable tag is refused", root: mutable, path: prodPath,
+			wantCode:   ExitRefused,
+			wantStderr: []string{`promotion-gate refused to render apps/payments-api/overlays/prod for environment "prod" (protected): 1 finding`, "- Deployment payments-prod/payments-api, container api, image ghcr.io/example/payments-api:1.8.3: rule prod-immutable-images"},
+		},
+		{
+			name: "dev warns and renders", root: examples, path: "apps/payments-api/overlays/dev",
+			wantCode:   ExitRendered,
+			wantStdout: "image: ghcr.io/example/payments-api:main",
+			wantStderr: []string{`promotion-gate: warning: apps/payments-api/overlays/dev for environment "dev": 1 finding, not enforced there`},
+		},
+		{
+			name: "no policy mounted", root: examples, path: "apps/payments-api/overlays/dev",
+			settings:   func(s *Settings) { s.PolicyDir = "/nonexistent/policy" },
+			wantCode:   ExitRefused,
+			wantStderr: []string{"for an unclassified environment (treated as protected): the check failed", "/nonexistent/policy", "mount the policy ConfigMaps", EnvPolicyDir},
+		},
+		{
+			name: "out of time", root: examples, path: prodPath,
+			settings:   func(s *Settings) { s.Timeout = time.Nanosecond },
+			wantCode:   ExitRefused,
+			wantStderr: []string{"did not finish within 1ns", EnvTimeout},
+		},
+		{
+			name: "output over the limit", root: examples, path: prodPath,
+			settings:   func(s *Settings) { s.MaxOutputBytes = 100 },
+			wantCode:   ExitRefused,
+			wantStderr: []string{"over the sidecar's output limit of 100 bytes", EnvMaxOutputBytes},
+		},
+		{
+			name: "unknown parameter", root: examples, path: prodPath,
+			environ:    []string{`ARGOCD_APP_PARAMETERS=[{"name":"enforce","string":"false"}]`},
+			wantCode:   ExitInvalid,
+			wantStderr: []string{"promotion-gate refused to render apps/payments-api/overlays/prod: the request is invalid", `unknown plugin parameter "enforce"`},
+		},
+		{
+			name: "the application's env cannot move the policy", root: mutable, path: prodPath,
+			environ:    []string{"ARGOCD_ENV_PROMOTION_GATE_POLICY_DIR=/nonexistent", "ARGOCD_ENV_ENVIRONMENT=dev"},
+			wantCode:   ExitRefused,
+			wantStderr: []string{`for environment "prod" (protected): 1 finding`},
+		},
+		{
+			name: "a requested environment cannot weaken prod", root: mutable, path: prodPath,
+			environ:    []string{"PARAM_ENVIRONMENT=dev"},
+			wantCode:   ExitRefused,
+			wantStderr: []string{`for environment "prod" (protected): 1 finding`},
+		},
+		{
+			name: "a requested environment makes dev strict", root: examples, path: "apps/payments-api/overlays/dev",
+			environ:    []string{"PARAM_ENVIRONMENT=prod"},
+			wantCode:   ExitRefused,
+			wantStderr: []string{`for environment "prod" (protected)`, "ghcr.io/example/payments-api:main"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			s := settings(t)
+			if tt.settings != nil {
+				tt.settings(&s)
+			}
+			code, stdout, stderr := generate(t, tt.root, tt.path, s, tt.environ...)
+			g.Expect(code).To(Equal(tt.wantCode), "stderr:\n%s", stderr)
+			if tt.wantStdout != "" {
+				g.Expect(stdout).To(ContainSubstring(tt.wantStdout))
+			}
+			if tt.wantCode != ExitRendered {
+				g.Expect(stdout).To(BeEmpty())
+			}
+			if len(tt.wantStderr) == 0 {
+				g.Expect(stderr).To(BeEmpty())
+			}
+			for _, want := range tt.wantStderr {
+				g.Expect(stderr).To(ContainSubstring(want))
+			}
+		})
+	}
+}
+
+func TestRepoRoot(t *testing.T) {
+	tests := []struct{ dir, sourcePath, want string }{
+		{"/w/abc/apps/x/overlays/prod", "apps/x/overlays/prod", "/w/abc"},
+		{"/w/abc", ".", "/w/abc"},
+		// manifest-generate-paths: Argo CD streamed apps/x only.
+		{"/w/abc/overlays/prod", "apps/x/overlays/prod", "/w/abc"},
+		{"/w/abc/other", "apps/x/overlays/prod", "/w/abc/other"},
+		{"/w/abc/apps/x/overlays/prod/", "apps/x/overlays/prod", "/w/abc"},
+	}
+	for _, tt := range tests {
+		NewWithT(t).Expect(repoRoot(tt.dir, tt.sourcePath)).To(Equal(tt.want), "%s with %s", tt.dir, tt.sourcePath)
+	}
+}

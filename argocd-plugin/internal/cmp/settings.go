@@ -1,0 +1,72 @@
+package cmp
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Sidecar settings: environment variables the platform team sets on the sidecar
+// container. None of them carries the ARGOCD_ENV_ or PARAM_ prefix, so no application can
+// set them through Argo CD.
+const (
+	EnvPolicyDir      = "PROMOTION_GATE_POLICY_DIR"
+	EnvTimeout        = "PROMOTION_GATE_TIMEOUT"
+	EnvMaxOutputBytes = "PROMOTION_GATE_MAX_OUTPUT_BYTES"
+
+	// DefaultPolicyDir is where the chart projects the policy ConfigMaps.
+	DefaultPolicyDir = "/etc/promotion-gate/policy"
+	// DefaultTimeout leaves the answer time to reach Argo CD before the repo-server's
+	// 60-second gRPC deadline, which is the only deadline a sidecar has.
+	DefaultTimeout = 45 * time.Second
+	// DefaultMaxOutputBytes stays well under the 100 MiB gRPC message limit of the
+	// repo-server and the CMP server.
+	DefaultMaxOutputBytes int64 = 64 << 20
+)
+
+// Settings are the sidecar's own settings: where the policy is and how much work one
+// render may do. The zero value is not useful; use SettingsFromEnv.
+type Settings struct {
+	PolicyDir      string
+	Timeout        time.Duration
+	MaxOutputBytes int64
+}
+
+// SettingsFromEnv reads the sidecar settings through getenv (os.Getenv in the binary),
+// with defaults for what is unset.
+func SettingsFromEnv(getenv func(string) string) (Settings, error) {
+	s := Settings{PolicyDir: DefaultPolicyDir, Timeout: DefaultTimeout, MaxOutputBytes: DefaultMaxOutputBytes}
+	if v := strings.TrimSpace(getenv(EnvPolicyDir)); v != "" {
+		s.PolicyDir = v
+	}
+	if v := strings.TrimSpace(getenv(EnvTimeout)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return Settings{}, fmt.Errorf("%s=%q on the sidecar: want a duration such as 45s: %w", EnvTimeout, v, err)
+		}
+		s.Timeout = d
+	}
+	if v := strings.TrimSpace(getenv(EnvMaxOutputBytes)); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return Settings{}, fmt.Errorf("%s=%q on the sidecar: want a number of bytes: %w", EnvMaxOutputBytes, v, err)
+		}
+		s.MaxOutputBytes = n
+	}
+	return s, s.Validate()
+}
+
+// Validate rejects settings that would let a render run unbounded.
+func (s Settings) Validate() error {
+	if s.PolicyDir == "" {
+		return fmt.Errorf("policy directory is empty: set %s on the sidecar or leave it unset for %s", EnvPolicyDir, DefaultPolicyDir)
+	}
+	if s.Timeout <= 0 {
+		return fmt.Errorf("timeout %s must be positive (%s on the sidecar)", s.Timeout, EnvTimeout)
+	}
+	if s.MaxOutputBytes <= 0 {
+		return fmt.Errorf("output limit %d must be positive (%s on the sidecar)", s.MaxOutputBytes, EnvMaxOutputBytes)
+	}
+	return nil
+}

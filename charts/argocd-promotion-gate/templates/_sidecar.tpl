@@ -1,0 +1,61 @@
+{{- /*
+The argo-cd chart values that add the sidecar to the repo-server, for this release: printed
+by NOTES.txt and documented in docs/install.md. The argo-cd chart already defines the
+var-files and plugins volumes every CMP sidecar mounts.
+*/ -}}
+{{- define "argocd-promotion-gate.argoCDValues" -}}
+repoServer:
+  extraContainers:
+    - name: promotion-gate
+      image: {{ include "argocd-promotion-gate.image" . }}
+      command: [/var/run/argocd/argocd-cmp-server]
+      env:
+        - name: PROMOTION_GATE_POLICY_DIR
+          value: /etc/promotion-gate/policy
+        - name: PROMOTION_GATE_TIMEOUT
+          value: {{ .Values.sidecar.timeout | quote }}
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 999
+        allowPrivilegeEscalation: false
+        readOnlyRootFilesystem: true
+        capabilities:
+          drop: [ALL]
+        seccompProfile:
+          type: RuntimeDefault
+      resources:
+        {{- toYaml .Values.sidecar.resources | nindent 8 }}
+      volumeMounts:
+        - name: var-files
+          mountPath: /var/run/argocd
+        - name: plugins
+          mountPath: /home/argocd/cmp-server/plugins
+        - name: promotion-gate-plugin
+          mountPath: /home/argocd/cmp-server/config/plugin.yaml
+          subPath: plugin.yaml
+        - name: promotion-gate-policy
+          mountPath: /etc/promotion-gate/policy
+          readOnly: true
+        - name: promotion-gate-tmp
+          mountPath: /tmp
+  volumes:
+    - name: promotion-gate-plugin
+      configMap:
+        name: {{ include "argocd-promotion-gate.pluginConfigMapName" . }}
+    - name: promotion-gate-policy
+      projected:
+        {{- if .Values.policies }}
+        sources:
+          {{- range $name, $_ := .Values.policies }}
+          - configMap:
+              name: {{ include "promotion-gate.policyConfigMapName" (dict "prefix" (include "argocd-promotion-gate.fullname" $) "name" $name) }}
+          {{- end }}
+        {{- else }}
+        # No policy in this release: list your policy ConfigMaps here. Without one the
+        # plugin refuses every render (fail closed).
+        sources: []
+        {{- end }}
+    - name: promotion-gate-tmp
+      emptyDir:
+        sizeLimit: {{ .Values.sidecar.tmpSizeLimit }}
+{{- end }}

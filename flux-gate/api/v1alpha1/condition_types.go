@@ -1,0 +1,51 @@
+package v1alpha1
+
+// Condition reasons of a PromotionGate. The condition types are Flux's (and kstatus'):
+// Ready (positive polarity), Reconciling and Stalled (negative polarity, present only
+// while true), from github.com/fluxcd/pkg/apis/meta.
+const (
+	// PromotedReason: the evaluated proposal commit was pushed to the target branch.
+	PromotedReason = "Promoted"
+
+	// UpToDateReason: there is nothing to promote; the target already contains the
+	// proposal, or there is no proposal branch.
+	UpToDateReason = "UpToDate"
+
+	// PolicyViolationReason: the policy denies the proposal commit; it stays held.
+	PolicyViolationReason = "PolicyViolation"
+
+	// PolicyInvalidReason: the policy ConfigMaps cannot be read or do not validate;
+	// the gate fails closed and holds.
+	PolicyInvalidReason = "PolicyInvalid"
+
+	// ProposalDivergedReason: the target moved and the proposal branch carries commits
+	// not written by the automation, so the gate will not delete it.
+	ProposalDivergedReason = "ProposalDiverged"
+
+	// ProposalStaleReason: the target moved and the proposal branch held only automation
+	// commits; the gate deleted it and asked the automation for a new run.
+	ProposalStaleReason = "ProposalStale"
+
+	// TargetMovedReason: the target branch moved between evaluation and push; the push
+	// was rejected and the gate evaluates again.
+	TargetMovedReason = "TargetMoved"
+
+	// AutomationMisconfiguredReason: the ImageUpdateAutomation cannot be gated as it is,
+	// e.g. it pushes straight to the target branch.
+	AutomationMisconfiguredReason = "AutomationMisconfigured"
+
+	// AutomationNotFoundReason: the referenced ImageUpdateAutomation or its
+	// GitRepository does not exist (yet).
+	AutomationNotFoundReason = "AutomationNotFound"
+
+	// AuthenticationFailedReason: the GitRepository's credentials Secret is missing or
+	// unusable.
+	AuthenticationFailedReason = "AuthenticationFailed"
+
+	// GitOperationFailedReason: fetching, reading or pushing Git failed.
+	GitOperationFailedReason = "GitOperationFailed"
+
+	// EvaluationFailedReason: the changed files of the proposal could not be read or
+	// parsed; the gate fails closed and holds.
+	EvaluationFailedReason = "EvaluationFailed"
+)

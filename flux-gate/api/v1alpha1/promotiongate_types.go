@@ -1,0 +1,210 @@
+package v1alpha1
+
+import (
+	"time"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PromotionGateKind is the kind of PromotionGate objects.
+const PromotionGateKind = "PromotionGate"
+
+// PromotionGateSpec says which automation's pushes to hold and where to promote them.
+type PromotionGateSpec struct {
+	// AutomationRef names the ImageUpdateAutomation, in the same namespace, whose
+	// pushes this gate holds. The automation must push to a proposal branch
+	// (spec.git.push.branch) that differs from the target branch.
+	// +required
+	AutomationRef meta.LocalObjectReference `json:"automationRef"`
+
+	// TargetBranch is the branch the evaluated proposal commit is promoted to.
+	// Defaults to the automation's checkout branch.
+	// +kubebuilder:validation:MaxLength=250
+	// +optional
+	TargetBranch string `json:"targetBranch,omitempty"`
+
+	// Environment names the policy environment to check against. It can only make the
+	// classification stricter: a path the policy classifies as a protected environment
+	// stays protected whatever is named here.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern="^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$"
+	// +optional
+	Environment string `json:"environment,omitempty"`
+
+	// Interval is how often the gate looks at the proposal branch when nothing
+	// triggers it; a new push of the automation, a policy change or a change of this
+	// object trigger it at once.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern="^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$"
+	// +kubebuilder:default="5m"
+	// +optional
+	Interval metav1.Duration `json:"interval,omitempty"`
+
+	// Suspend stops the gate from evaluating and promoting; held commits stay held.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// PromotionGateStatus is what the gate observed and did.
+type PromotionGateStatus struct {
+	// ObservedGeneration is the last generation of the spec the gate acted on.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, Reconciling and Stalled.
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Proposal is the proposal branch and its head as last fetched.
+	// +optional
+	Proposal *Proposal `json:"proposal,omitempty"`
+
+	// LastEvaluation is the policy verdict on the last proposal commit evaluated.
+	// +optional
+	LastEvaluation *Evaluation `json:"lastEvaluation,omitempty"`
+
+	// LastPromotion is the last commit pushed to the target branch by this gate, with
+	// the target head it replaced: the commit to roll back to.
+	// +optional
+	LastPromotion *Promotion `json:"lastPromotion,omitempty"`
+
+	meta.ReconcileRequestStatus `json:",inline"`
+}
+
+// Proposal is a proposal branch head.
+type Proposal struct {
+	// Branch is the automation's push branch.
+	Branch string `json:"branch"`
+	// Commit is the branch head, empty when the branch does not exist.
+	// +optional
+	Commit string `json:"commit,omitempty"`
+}
+
+// Evaluation is the verdict of the policy on one proposal commit.
+type Evaluation struct {
+	// Commit is the proposal commit evaluated.
+	Commit string `json:"commit"`
+	// TargetCommit is the target head the proposal was compared with.
+	TargetCommit string `json:"targetCommit"`
+	// Verdict is Allowed, Warned or Denied.
+	Verdict string `json:"verdict"`
+	// Environment is the classified policy environment; empty when unclassified.
+	// +optional
+	Environment string `json:"environment,omitempty"`
+	// Protected says whether the environment fails closed.
+	// +optional
+	Protected bool `json:"protected,omitempty"`
+	// PolicyRevision is the digest of the merged policy used.
+	// +optional
+	PolicyRevision string `json:"policyRevision,omitempty"`
+	// Files are the repository-relative files evaluated: the YAML files under the
+	// automation's update path that changed between target and proposal.
+	// +optional
+	Files []string `json:"files,omitempty"`
+	// Images are the image references found in those files.
+	// +optional
+	Images []string `json:"images,omitempty"`
+	// Findings are the violations found, deny and warn.
+	// +optional
+	Findings []Finding `json:"findings,omitempty"`
+	// Error is set when the evaluation itself failed (fail closed).
+	// +optional
+	Error string `json:"error,omitempty"`
+	// Time is when the evaluation ran.
+	Time metav1.Time `json:"time"`
+}
+
+// Finding is one policy violation on a proposal commit.
+type Finding struct {
+	// Rule is the policy rule broken.
+	Rule string `json:"rule"`
+	// Enforcement is deny or warn.
+	Enforcement string `json:"enforcement"`
+	// Image is the reference as written.
+	Image string `json:"image"`
+	// File is the repository-relative file holding the image.
+	File string `json:"file"`
+	// Field is the field path of the image (or the setter-marked field).
+	// +optional
+	Field string `json:"field,omitempty"`
+	// Message says what is wrong.
+	Message string `json:"message"`
+	// Fix says what to do about it.
+	// +optional
+	Fix string `json:"fix,omitempty"`
+}
+
+// Promotion is one push of an evaluated proposal commit to the target branch.
+type Promotion struct {
+	// Branch is the target branch.
+	Branch string `json:"branch"`
+	// Commit is the commit promoted: exactly the proposal commit evaluated.
+	Commit string `json:"commit"`
+	// PreviousCommit is the target head before the promotion: the rollback point.
+	PreviousCommit string `json:"previousCommit"`
+	// Images are the image references promoted.
+	// +optional
+	Images []string `json:"images,omitempty"`
+	// PolicyRevision is the digest of the policy that allowed the promotion.
+	// +optional
+	PolicyRevision string `json:"policyRevision,omitempty"`
+	// Time is when the push happened.
+	Time metav1.Time `json:"time"`
+}
+
+// PromotionGate holds an ImageUpdateAutomation's pushes on a proposal branch and
+// promotes a commit to the target branch only when the promotion policy passes for it.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=pgate;pgates,categories=flux;promotion-gate
+// +kubebuilder:printcolumn:name="Ready",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].status",description=""
+// +kubebuilder:printcolumn:name="Status",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].message",description=""
+// +kubebuilder:printcolumn:name="Proposal",type="string",JSONPath=".status.proposal.commit",description=""
+// +kubebuilder:printcolumn:name="Promoted",type="string",JSONPath=".status.lastPromotion.commit",description=""
+// +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp",description=""
+type PromotionGate struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec PromotionGateSpec `json:"spec,omitempty"`
+	// +kubebuilder:default={"observedGeneration":-1}
+	Status PromotionGateStatus `json:"status,omitempty"`
+}
+
+// DefaultInterval is used when spec.interval is zero (an object created without the
+// CRD's defaulting, e.g. in unit tests).
+const DefaultInterval = 5 * time.Minute
+
+// GetRequeueAfter returns how long to wait before looking at the proposal again.
+func (in *PromotionGate) GetRequeueAfter() time.Duration {
+	if in.Spec.Interval.Duration <= 0 {
+		return DefaultInterval
+	}
+	return in.Spec.Interval.Duration
+}
+
+// GetConditions returns the status conditions; it lets the Flux runtime helpers
+// (conditions, patch, metrics) work on a PromotionGate.
+func (in *PromotionGate) GetConditions() []metav1.Condition {
+	return in.Status.Conditions
+}
+
+// SetConditions sets the status conditions.
+func (in *PromotionGate) SetConditions(conditions []metav1.Condition) {
+	in.Status.Conditions = conditions
+}
+
+// PromotionGateList is a list of PromotionGates.
+//
+// +kubebuilder:object:root=true
+type PromotionGateList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []PromotionGate `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&PromotionGate{}, &PromotionGateList{})
+}

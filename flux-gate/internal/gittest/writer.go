@@ -1,0 +1,131 @@
+package gittest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+
+	fluxgit "github.com/fluxcd/pkg/git"
+	"github.com/fluxcd/pkg/git/gogit"
+	"github.com/fluxcd/pkg/git/repository"
+)
+
+// Writer commits files to a repository and pushes them, as image-automation-
+// controller does: clone, write, commit as the configured author, push without
+// force. It uses Flux's own Git client.
+type Writer struct {
+	URL  string
+	Data map[string][]byte // the GitRepository Secret's data
+	// AuthorName and AuthorEmail sign the commits.
+	AuthorName, AuthorEmail string
+}
+
+// Init pushes a first commit with files to branch of an empty repository.
+func (w Writer) Init(ctx context.Context, branch string, files map[string]string) (string, error) {
+	c, cleanup, err := w.client()
+	if err != nil {
+		return "", err
+	}
+	defer cleanup()
+	if err := c.Init(ctx, w.URL, branch); err != nil {
+		return "", fmt.Errorf("init %s: %w", w.URL, err)
+	}
+	return w.commitAndPush(ctx, c, files, "initial commit")
+}
+
+// Commit writes files on branch and pushes. When branch does not exist yet it is
+// created from base, as IAC creates its push branch from the checkout branch.
+func (w Writer) Commit(ctx context.Context, base, branch string, files map[string]string, message string) (string, error) {
+	c, cleanup, err := w.client()
+	if err != nil {
+		return "", err
+	}
+	defer cleanup()
+	if _, err := c.Clone(ctx, w.URL, repository.CloneConfig{
+		CheckoutStrategy: repository.CheckoutStrategy{Branch: base},
+	}); err != nil {
+		return "", fmt.Errorf("clone %s at %s: %w", w.URL, base, err)
+	}
+	if branch != base {
+		if err := c.SwitchBranch(ctx, branch); err != nil {
+			return "", fmt.Errorf("switch to %s: %w", branch, err)
+		}
+	}
+	return w.commitAndPush(ctx, c, files, message)
+}
+
+// Series clones branch once, makes n commits on it with the files files(i) returns,
+// and pushes them in one go: a long history without n round trips.
+func (w Writer) Series(ctx context.Context, branch string, n int, files func(i int) map[string]string) (string, error) {
+	c, cleanup, err := w.client()
+	if err != nil {
+		return "", err
+	}
+	defer cleanup()
+	if _, err := c.Clone(ctx, w.URL, repository.CloneConfig{
+		CheckoutStrategy: repository.CheckoutStrategy{Branch: branch},
+	}); err != nil {
+		return "", fmt.Errorf("clone %s at %s: %w", w.URL, branch, err)
+	}
+	var hash string
+	for i := range n {
+		readers := map[string]io.Reader{}
+		for name, content := range files(i) {
+			readers[name] = strings.NewReader(content)
+		}
+		hash, err = c.Commit(fluxgit.Commit{
+			Author:  fluxgit.Signature{Name: w.AuthorName, Email: w.AuthorEmail},
+			Message: fmt.Sprintf("commit %d", i),
+		}, repository.WithFiles(readers))
+		if err != nil {
+			return "", fmt.Errorf("commit %d: %w", i, err)
+		}
+	}
+	if err := c.Push(ctx, repository.PushConfig{}); err != nil {
+		return "", fmt.Errorf("push %s: %w", hash, err)
+	}
+	return hash, nil
+}
+
+func (w Writer) commitAndPush(ctx context.Context, c *gogit.Client, files map[string]string, message string) (string, error) {
+	readers := map[string]io.Reader{}
+	for name, content := range files {
+		readers[name] = strings.NewReader(content)
+	}
+	hash, err := c.Commit(fluxgit.Commit{
+		Author:  fluxgit.Signature{Name: w.AuthorName, Email: w.AuthorEmail},
+		Message: message,
+	}, repository.WithFiles(readers))
+	if err != nil && !errors.Is(err, fluxgit.ErrNoStagedFiles) {
+		return "", fmt.Errorf("commit: %w", err)
+	}
+	if err := c.Push(ctx, repository.PushConfig{}); err != nil {
+		return "", fmt.Errorf("push %s: %w", hash, err)
+	}
+	return hash, nil
+}
+
+func (w Writer) client() (*gogit.Client, func(), error) {
+	u, err := url.Parse(w.URL)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := fluxgit.NewAuthOptions(*u, w.Data)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp("", "gittest-writer-")
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := gogit.NewClient(dir, opts, gogit.WithDiskStorage(), gogit.WithSingleBranch(false), gogit.WithInsecureCredentialsOverHTTP())
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return c, func() { c.Close(); os.RemoveAll(dir) }, nil
+}

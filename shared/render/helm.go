@@ -1,0 +1,176 @@
+package render
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/releaseutil"
+)
+
+// Helm template's defaults for a release that names neither.
+const (
+	defaultReleaseName = "release-name"
+	defaultNamespace   = "default"
+)
+
+// renderHelm renders a chart as `helm template --include-crds` does, in-process and
+// offline: CRDs first, then the manifests in Helm's install order, then the hooks
+// (they run in the cluster too, so they are checked like everything else; Argo CD
+// applies them as its own hooks). NOTES.txt is not a manifest and is dropped.
+//
+// values.schema.json is not validated: a schema may $ref remote or local files, and
+// fetching them would break "offline and confined"; the schema only accepts or
+// refuses values and never changes what renders.
+func renderHelm(c *confinement, a app, opts Options) (*Result, error) {
+	files, err := chartFiles(c, a.dir)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := loader.LoadFiles(files)
+	if err != nil {
+		return nil, fmt.Errorf("load chart: %w", err)
+	}
+	if ch.Metadata.Type == "library" {
+		return nil, fmt.Errorf("chart %s is a library chart: it renders nothing on its own; render the chart that depends on it", ch.Name())
+	}
+	if err := checkVendored(ch, a.rel); err != nil {
+		return nil, err
+	}
+	vals, err := valuesFiles(c, a, opts.ValuesFiles)
+	if err != nil {
+		return nil, err
+	}
+	if err := chartutil.ProcessDependenciesWithMerge(ch, vals); err != nil {
+		return nil, fmt.Errorf("chart dependencies: %w", err)
+	}
+	caps, err := capabilities(opts)
+	if err != nil {
+		return nil, err
+	}
+	release := chartutil.ReleaseOptions{
+		Name:      or(opts.ReleaseName, defaultReleaseName),
+		Namespace: or(opts.Namespace, defaultNamespace),
+		Revision:  1,
+		IsInstall: true,
+	}
+	top, err := chartutil.ToRenderValuesWithSchemaValidation(ch, vals, release, caps, true)
+	if err != nil {
+		return nil, fmt.Errorf("values: %w", err)
+	}
+	rendered, err := abandon(c.ctx, func() (map[string]string, error) { return engine.Render(ch, top) })
+	if err != nil {
+		return nil, err
+	}
+	return helmResult(c, a, ch, rendered)
+}
+
+// helmResult checks the rendered templates, sorts them as helm template does and
+// parses them into documents named by their template files.
+func helmResult(c *confinement, a app, ch *chart.Chart, rendered map[string]string) (*Result, error) {
+	var total int64
+	for name, text := range rendered {
+		if strings.HasSuffix(name, "NOTES.txt") {
+			delete(rendered, name)
+			continue
+		}
+		if int64(len(text)) > c.limits.MaxFileBytes {
+			return nil, fmt.Errorf("template %s renders %d bytes, over the limit of %d bytes per file: %w", name, len(text), c.limits.MaxFileBytes, ErrLimit)
+		}
+		if total += int64(len(text)); total > c.limits.MaxTotalBytes {
+			return nil, fmt.Errorf("the rendered output is over the limit of %d bytes: %w", c.limits.MaxTotalBytes, ErrLimit)
+		}
+		if err := checkAliases(name, []byte(text), c.limits); err != nil {
+			return nil, err
+		}
+	}
+	hooks, manifests, err := releaseutil.SortManifests(rendered, nil, releaseutil.InstallOrder)
+	if err != nil {
+		return nil, err
+	}
+	s := &stream{limits: c.limits}
+	add := func(source, text string) error {
+		docs, err := ParseDocuments(a.join(chartRelative(source)), []byte(text), c.limits)
+		if err != nil {
+			return err
+		}
+		return s.add(source, docs)
+	}
+	for _, crd := range ch.CRDObjects() {
+		if err := add(filepath.ToSlash(crd.Filename), string(crd.File.Data)); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range manifests {
+		if err := add(m.Name, m.Content); err != nil {
+			return nil, err
+		}
+	}
+	for _, h := range hooks {
+		if err := add(h.Path, h.Manifest); err != nil {
+			return nil, err
+		}
+	}
+	return s.result(RendererHelm)
+}
+
+// chartRelative turns Helm's "<chart name>/templates/x.yaml" into the path inside
+// the chart directory; a subchart's stays under charts/<name>/.
+func chartRelative(name string) string {
+	if _, rest, ok := strings.Cut(name, "/"); ok {
+		return rest
+	}
+	return name
+}
+
+// checkVendored refuses a chart whose dependencies are not in its charts/ directory:
+// fetching them would need the network.
+func checkVendored(ch *chart.Chart, rel string) error {
+	var missing []string
+	for _, d := range ch.Metadata.Dependencies {
+		found := false
+		for _, sub := range ch.Dependencies() {
+			found = found || sub.Name() == d.Name
+		}
+		if !found {
+			missing = append(missing, fmt.Sprintf("%s %s from %s", d.Name, d.Version, d.Repository))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("chart %s: dependency %s is not vendored in %s/charts/: %w; run `helm dependency build %s` and commit %s/charts/",
+			ch.Name(), strings.Join(missing, ", "), rel, ErrRemote, rel, rel)
+	}
+	for _, sub := range ch.Dependencies() {
+		if err := checkVendored(sub, rel+"/charts/"+sub.Name()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// capabilities are helm template's client-only defaults with the requested
+// Kubernetes version and extra API versions.
+func capabilities(opts Options) (*chartutil.Capabilities, error) {
+	caps := chartutil.DefaultCapabilities.Copy()
+	if opts.KubeVersion != "" {
+		kv, err := chartutil.ParseKubeVersion(opts.KubeVersion)
+		if err != nil {
+			return nil, fmt.Errorf("kube version %q: %w; give it as 1.31 or v1.31.2", opts.KubeVersion, err)
+		}
+		caps.KubeVersion = *kv
+	}
+	// Copy before appending: the default set is shared by every render.
+	caps.APIVersions = append(append(chartutil.VersionSet{}, caps.APIVersions...), opts.APIVersions...)
+	return caps, nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,121 @@
+// Package render turns an application path into Kubernetes documents: a kustomization
+// through kustomize's krusty, a Helm chart through the Helm SDK, or plain YAML files.
+// Every input is bounded and confined to the repository root.
+package render
+
+import (
+	"errors"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Document is one rendered Kubernetes document.
+type Document struct {
+	// File is the repository-relative source file when known, else the application path.
+	File string
+	// Index is the zero-based position of the document in the rendered stream.
+	Index int
+	// Node is the document's root mapping node.
+	Node *yaml.Node
+}
+
+// Renderer names, as reported in Result.Renderer.
+const (
+	RendererKustomize = "kustomize"
+	RendererHelm      = "helm"
+	RendererYAML      = "yaml"
+)
+
+// Options says what to render and within which bounds.
+type Options struct {
+	// Path is the application directory. A kustomization file, Chart.yaml or plain
+	// YAML file given instead is rendered as its directory (or as that one file).
+	Path string
+	// RepoRoot is the confinement root; "" means Path. Nothing outside it is read:
+	// symlinks and values files that escape it are refused.
+	RepoRoot string
+	// ValuesFiles are Helm values files, merged in order (later wins), relative to
+	// Path, or to RepoRoot when they start with "/".
+	ValuesFiles []string
+	// ReleaseName is the Helm release name; "" means "release-name", as helm template.
+	ReleaseName string
+	// Namespace is the Helm release namespace; "" means "default", as helm template.
+	Namespace string
+	// KubeVersion is the Kubernetes version templates see (.Capabilities.KubeVersion);
+	// "" means the Helm SDK default.
+	KubeVersion string
+	// APIVersions are extra API versions for .Capabilities.APIVersions.
+	APIVersions []string
+	// Limits bound the work; a zero field takes its DefaultLimits value.
+	Limits Limits
+}
+
+// Limits bound what a render reads and produces, so that a hostile repository cannot
+// exhaust the memory or time of the controller or the Argo CD sidecar.
+type Limits struct {
+	// MaxFileBytes caps the size of each input file (and of each rendered Helm template).
+	MaxFileBytes int64
+	// MaxTotalBytes caps the bytes read from all input files together, and the size
+	// of the rendered output.
+	MaxTotalBytes int64
+	// MaxDocuments caps the number of documents in a file and in the rendered output.
+	MaxDocuments int
+	// MaxAliases caps YAML alias expansion per file: the number of nodes that all
+	// aliases of a file stand for once expanded. A "billion laughs" file has few
+	// aliases but expands to billions of nodes; this counts the expansion without
+	// doing it.
+	MaxAliases int
+}
+
+// DefaultLimits are generous for real repositories and small enough to keep a render
+// within a sidecar's memory: 5 MiB per file, 64 MiB in total, 10,000 documents,
+// 100,000 nodes of alias expansion per file.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxFileBytes:  5 << 20,
+		MaxTotalBytes: 64 << 20,
+		MaxDocuments:  10000,
+		MaxAliases:    100000,
+	}
+}
+
+// withDefaults fills every zero field from DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxFileBytes <= 0 {
+		l.MaxFileBytes = d.MaxFileBytes
+	}
+	if l.MaxTotalBytes <= 0 {
+		l.MaxTotalBytes = d.MaxTotalBytes
+	}
+	if l.MaxDocuments <= 0 {
+		l.MaxDocuments = d.MaxDocuments
+	}
+	if l.MaxAliases <= 0 {
+		l.MaxAliases = d.MaxAliases
+	}
+	return l
+}
+
+// Result is a rendered application.
+type Result struct {
+	// Renderer is "kustomize", "helm" or "yaml".
+	Renderer string
+	// Documents are the rendered documents, in stream order: Documents[i] is the
+	// i-th document of YAML.
+	Documents []Document
+	// YAML is the stream Argo CD gets. It is produced from exactly the documents
+	// checked, so that what is evaluated is what is deployed.
+	YAML []byte
+}
+
+// ErrLimit is wrapped by every error about an input or output over one of the Limits.
+var ErrLimit = errors.New("render limit exceeded")
+
+// ErrOutsideRoot is wrapped by every error about a path or symlink that leaves the
+// repository root.
+var ErrOutsideRoot = errors.New("outside the repository root")
+
+// ErrRemote is wrapped by every error about an input that would need the network
+// (a remote kustomize base or resource, an unvendored Helm dependency).
+var ErrRemote = errors.New("remote input needs the network")
