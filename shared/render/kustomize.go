@@ -31,7 +31,14 @@ func renderKustomize(c *confinement, a app) (*Result, error) {
 		m   resmap.ResMap
 		out []byte
 	}
+	select {
+	case krustyTurn <- struct{}{}:
+	case <-c.ctx.Done():
+		return nil, fmt.Errorf("render canceled while another kustomize build ran: %w", c.ctx.Err())
+	}
 	b, err := abandon(c.ctx, func() (built, error) {
+		// An abandoned build keeps its turn until it ends.
+		defer func() { <-krustyTurn }()
 		m, err := krusty.MakeKustomizer(opts).Run(fs, a.dir)
 		if err != nil {
 			return built{}, err
@@ -51,6 +58,11 @@ func renderKustomize(c *confinement, a app) (*Result, error) {
 	}
 	return kustomizeResult(c, a, b.m, b.out)
 }
+
+// krustyTurn lets one kustomize build run at a time in the process: krusty keeps its
+// OpenAPI schema in package variables, so concurrent builds (a controller reconciling
+// several gates) would race on them.
+var krustyTurn = make(chan struct{}, 1)
 
 // kustomizeResult takes the documents straight from the resource map's nodes, with
 // no second parse. kustomize keeps no source file per resource unless the

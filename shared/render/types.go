@@ -1,6 +1,30 @@
 // Package render turns an application path into Kubernetes documents: a kustomization
 // through kustomize's krusty, a Helm chart through the Helm SDK, or plain YAML files.
 // Every input is bounded and confined to the repository root.
+//
+// The choices, in one place:
+//
+//   - Detection: a kustomization file (kustomization.yaml, kustomization.yml,
+//     Kustomization) makes a kustomize application, else Chart.yaml a Helm chart, else
+//     the directory's *.yaml, *.yml and *.json files are read, not its subdirectories
+//     (Argo CD's directory source default), in name order.
+//   - Offline: a remote kustomize base, resource or component, kustomize helmCharts, an
+//     unvendored Helm dependency and a values file URL are refused with ErrRemote and
+//     the fix; nothing is cloned or downloaded.
+//   - Confined: every path, symlinks resolved, must stay under Options.RepoRoot;
+//     kustomize may read any file of the repository (../../base files included), which
+//     is kustomize's LoadRestrictionsRootOnly with the repository as the root.
+//   - Bounded: Limits apply to every file read, to alias expansion before any parser
+//     expands aliases, and to the output. Errors wrap ErrLimit.
+//   - Helm is rendered like `helm template --include-crds`: CRDs, manifests in install
+//     order, then hooks (they run in the cluster too); NOTES.txt is dropped;
+//     values.schema.json is not validated (its $refs could reach the network).
+//   - Documents: empty, comments-only and non-mapping documents are skipped; aliases
+//     and merge keys are expanded; duplicate keys are refused. Document.File is the
+//     repository-relative file: the YAML file, the chart template, or — kustomize keeps
+//     no source per resource — the kustomization's directory.
+//   - What is checked is what is deployed: Result.YAML is written from the same nodes
+//     as Result.Documents.
 package render
 
 import (
