@@ -15,7 +15,7 @@ export PROMOTION_GATE_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/promotion-
 CACHE := $(PROMOTION_GATE_CACHE)
 BIN := $(CURDIR)/bin
 MODULES := shared flux-gate argocd-plugin test
-GO_TEST_FLAGS ?= -count=1
+GO_TEST_FLAGS ?= -count=1 -timeout 30m
 FUZZTIME ?= 5s
 
 .PHONY: help
@@ -33,7 +33,7 @@ envtest-assets: ## build kube-apiserver and etcd (cached) and print KUBEBUILDER_
 
 .PHONY: unit
 unit: ## unit tests of every module (no external parts)
-	@for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) ./...); done
+	@status=0; for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) ./...) || status=1; done; exit $$status
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME (default 5s) after its seed corpus
@@ -47,16 +47,44 @@ vet: ## go vet and gofmt on every module
 .PHONY: lint
 lint: vet ## static checks (go vet + gofmt)
 
+.PHONY: argocd-harness
+argocd-harness: ## build the real argocd-cmp-server and the repo-server stand-in (cached)
+	@bash hack/argocd-harness.sh
+
+# Every test needs these two caches; the first build prints its progress.
+TEST_ENV = KUBEBUILDER_ASSETS=$$(bash hack/envtest-assets.sh); \
+	PROMOTION_GATE_ARGOCD_BIN=$$(bash hack/argocd-harness.sh); \
+	export KUBEBUILDER_ASSETS PROMOTION_GATE_ARGOCD_BIN;
+
 .PHONY: test
 test: vet ## every test: unit, fuzz, envtest and end-to-end (README's test command)
-	export KUBEBUILDER_ASSETS=$$(bash hack/envtest-assets.sh); \
-	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) ./...); done
+	$(TEST_ENV) status=0; \
+	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) ./...) || status=1; done; \
+	exit $$status
 	$(MAKE) fuzz
+
+.PHONY: e2e
+e2e: ## the tests against real parts only: envtest, gittestserver, argocd-cmp-server
+	$(TEST_ENV) (cd flux-gate && go test $(GO_TEST_FLAGS) ./internal/controller/...) && \
+	(cd test && go test $(GO_TEST_FLAGS) ./...)
+
+.PHONY: generate
+generate: ## regenerate deepcopy, CRDs (ours and Flux's for tests) and the charts' copies
+	bash hack/flux-generate.sh
+	bash hack/charts-sync.sh
+
+.PHONY: bench-cmp
+bench-cmp: ## argocd-promotion-gate generate vs kustomize build (| conftest test): time and memory
+	bash hack/bench-cmp.sh
+
+.PHONY: bench-gate
+bench-gate: ## flux-gate on envtest + gittestserver: promotion latency, CPU, memory, bytes fetched
+	bash hack/flux-bench-gate.sh
 
 .PHONY: bench
 bench: ## Go benchmarks of the policy core (render vs render+evaluate)
 	bash hack/bench.sh
 
 .PHONY: demo
-demo: build ## check every example overlay and chart against the example policy
-	bash hack/demo.sh
+demo: build ## the whole promotion story: Flux promotes a digest and holds :latest, Argo CD refuses it
+	@bash hack/demo.sh

@@ -40,19 +40,21 @@ progress() {
   return $rc
 }
 
-gobuild() { # module, package, output
-  (cd "$repo/$1" && CGO_ENABLED=0 go build -o "$3" "$2")
+gobuild() { # module, package, output: the default build environment, as `make build` and `go test` use it
+  (cd "$repo/$1" && go build -o "$3" "$2")
 }
+
+command -v git >/dev/null || { say "demo: git is not on the PATH: the demo's Git server (Flux's gittestserver) runs it; install git"; exit 2; }
 
 say "== Building what the demo needs (cached: a second run takes seconds)"
 if [[ ! -x "${KUBEBUILDER_ASSETS:-/nonexistent}/kube-apiserver" ]]; then
-  say ">> kube-apiserver and etcd (hack/envtest-assets.sh; first time about 6 minutes on 2 cores)"
+  say ">> kube-apiserver and etcd (hack/envtest-assets.sh: cached; the first build takes about 6 minutes on 2 cores)"
   KUBEBUILDER_ASSETS=$(progress "kube-apiserver and etcd" -- bash hack/envtest-assets.sh)
 fi
 export KUBEBUILDER_ASSETS
 say "   KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
 if [[ ! -x "${PROMOTION_GATE_ARGOCD_BIN:-/nonexistent}/argocd-cmp-server" ]]; then
-  say ">> Argo CD's argocd-cmp-server and the repo-server stand-in (hack/argocd-harness.sh; first time about 6 minutes)"
+  say ">> Argo CD's argocd-cmp-server and the repo-server stand-in (hack/argocd-harness.sh: cached; the first build takes about 6 minutes)"
   PROMOTION_GATE_ARGOCD_BIN=$(progress "argocd-cmp-server" -- bash hack/argocd-harness.sh)
 fi
 export PROMOTION_GATE_ARGOCD_BIN

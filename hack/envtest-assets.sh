@@ -41,7 +41,10 @@ package tools
 import _ "k8s.io/kubernetes/cmd/kube-apiserver"
 GO
   GOFLAGS=-mod=mod go mod tidy >&2 2>&1 || GOFLAGS=-mod=mod go get "k8s.io/kubernetes/cmd/kube-apiserver@${KUBE_VERSION}" >&2
-  CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags=-s -o "$dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver >&2
+  # Stamp the version, as the release build does, so clients (Helm's kubeVersion checks)
+  # see v1.34.4 rather than v0.0.0.
+  stamp="-X k8s.io/component-base/version.gitVersion=${KUBE_VERSION} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*}"
+  CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags="-s ${stamp}" -o "$dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver >&2
   mv "$dir/kube-apiserver.tmp" "$dir/kube-apiserver"
 fi
 

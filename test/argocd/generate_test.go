@@ -133,8 +133,8 @@ func TestDevLatestRenders(t *testing.T) {
 	srv := gate(t, policyDir())
 	res := srv.Call(t, cmpharness.Call{Repo: root, Path: devPath, App: "payments-api-dev", Namespace: "payments-dev"})
 	g.Expect(res.ExitCode).To(Equal(0), res.String())
-	g.Expect(res.Stdout).To(ContainSubstring("image: ghcr.io/example/payments-api:latest"))
-	g.Expect(res.Stdout).To(ContainSubstring("kind: Deployment"))
+	g.Expect(res.Stdout).To(ContainSubstring(`"image":"ghcr.io/example/payments-api:latest"`))
+	g.Expect(res.Stdout).To(ContainSubstring(`"kind":"Deployment"`))
 }
 
 func TestHelmChartWithProdValuesParameter(t *testing.T) {
@@ -171,7 +171,7 @@ func TestHelmChartWithProdValuesParameter(t *testing.T) {
 		res := srv.Call(t, cmpharness.Call{Repo: examples(), Path: chart, App: "payments-api", Namespace: "payments",
 			Parameters: `[{"name":"values-files","array":["values-dev.yaml"]}]`})
 		g.Expect(res.ExitCode).To(Equal(0), res.String())
-		g.Expect(res.Stdout).To(ContainSubstring("ghcr.io/example/payments-api:main"))
+		g.Expect(res.Stdout).To(ContainSubstring(`"image":"ghcr.io/example/payments-api:main"`))
 	})
 }
 

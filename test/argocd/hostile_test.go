@@ -41,6 +41,7 @@ func TestHostileRepositoriesAreRefused(t *testing.T) {
 
 		// Argo CD itself refuses to unpack a link that leaves the streamed repository.
 		res := srv.Call(t, call(root))
+		t.Logf("Argo CD received: %s", res.Stderr)
 		g.Expect(res.ExitCode).To(Equal(1), res.String())
 		g.Expect(res.Stdout).To(BeEmpty())
 		g.Expect(res.Stderr).To(ContainSubstring("illegal filepath in symlink"))
@@ -48,6 +49,7 @@ func TestHostileRepositoriesAreRefused(t *testing.T) {
 		// The plugin refuses it on its own too, wherever it runs (the repository checked
 		// out by something other than the CMP server).
 		direct := cmpharness.Run(t, filepath.Join(root, prodPath), pluginEnv(policyDir(), prodPath, "payments-api-prod", "payments-prod"), pluginBin, "generate")
+		t.Logf("the plugin wrote: %s", direct.Stderr)
 		g.Expect(direct.ExitCode).To(Equal(1), direct.String())
 		g.Expect(direct.Stdout).To(BeEmpty())
 		g.Expect(direct.Stderr).To(HavePrefix(fmt.Sprintf("promotion-gate refused to render %s for environment %q (protected): the check failed", prodPath, "prod")))
@@ -61,6 +63,7 @@ func TestHostileRepositoriesAreRefused(t *testing.T) {
 		withResource(t, root, "passwd.yaml")
 		// Argo CD re-roots the link inside the repository, where it points at nothing.
 		res := srv.Call(t, call(root))
+		t.Logf("Argo CD received: %s", res.Stderr)
 		g.Expect(res.ExitCode).To(Equal(1), res.String())
 		g.Expect(res.Stderr).To(ContainSubstring(fmt.Sprintf("promotion-gate refused to render %s for environment %q (protected): the check failed", prodPath, "prod")))
 		g.Expect(res.Stderr).NotTo(ContainSubstring("root:x:0:0"))
@@ -72,6 +75,7 @@ func TestHostileRepositoriesAreRefused(t *testing.T) {
 		cmpharness.WriteFile(t, root, prodPath+"/bomb.yaml", yamlBomb(7))
 		withResource(t, root, "bomb.yaml")
 		res := srv.Call(t, call(root))
+		t.Logf("Argo CD received: %s", res.Stderr)
 		g.Expect(res.ExitCode).To(Equal(1), res.String())
 		g.Expect(res.Stderr).To(ContainSubstring(fmt.Sprintf("promotion-gate refused to render %s for environment %q (protected): the check failed", prodPath, "prod")))
 		g.Expect(res.Stderr).To(ContainSubstring("limit"))
@@ -83,6 +87,7 @@ func TestHostileRepositoriesAreRefused(t *testing.T) {
 		for _, path := range []string{prodPath, devPath} {
 			g := NewWithT(t)
 			res := unmounted.Call(t, cmpharness.Call{Repo: examples(), Path: path, App: "payments-api", Namespace: "payments"})
+			t.Logf("Argo CD received: %s", res.Stderr)
 			g.Expect(res.ExitCode).To(Equal(1), res.String())
 			g.Expect(res.Stdout).To(BeEmpty())
 			g.Expect(res.Stderr).To(ContainSubstring("promotion-gate refused to render " + path + " for an unclassified environment (treated as protected): the check failed"))
@@ -96,6 +101,7 @@ func TestHostileRepositoriesAreRefused(t *testing.T) {
 		broken := t.TempDir()
 		cmpharness.WriteFile(t, broken, "broken.yaml", "apiVersion: promotion-gate.io/v1alpha1\nkind: PromotionPolicy\nmetadata: {name: broken}\nspec:\n  rules:\n    - name: x\n      enforcment: deny\n")
 		res := gate(t, broken).Call(t, cmpharness.Call{Repo: examples(), Path: devPath, App: "payments-api-dev", Namespace: "payments-dev"})
+		t.Logf("Argo CD received: %s", res.Stderr)
 		g.Expect(res.ExitCode).To(Equal(1), res.String())
 		g.Expect(res.Stderr).To(ContainSubstring("treated as protected): the check failed"))
 		g.Expect(res.Stderr).To(ContainSubstring("broken.yaml"))

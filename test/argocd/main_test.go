@@ -53,8 +53,8 @@ func gate(t *testing.T, policyDir string, env ...string) *cmpharness.Server {
 	})
 }
 
-func examples() string     { return filepath.Join(repo, "examples", "platform-config") }
-func policyDir() string    { return filepath.Join(repo, "examples", "policy") }
+func examples() string                 { return filepath.Join(repo, "examples", "platform-config") }
+func policyDir() string                { return filepath.Join(repo, "examples", "policy") }
 func examplesCopy(t *testing.T) string { return cmpharness.CopyTree(t, examples()) }
 
 // checkInProcess runs the shared check the way the promotion-gate CLI does, for the

@@ -2,6 +2,7 @@ package charts
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -67,9 +68,16 @@ func TestAdmissionPolicy(t *testing.T) {
 
 	// The API server loads a new admission policy shortly after it is created: wait until
 	// the first denial, then every other case runs against the loaded policy.
+	// A probe created before the policy is loaded is admitted, so each probe has a name of
+	// its own.
+	probe := 0
+	g.Eventually(func() error {
+		probe++
+		return createApp(application(fmt.Sprintf("probe-%d", probe), "payments", kustomizeSource("apps/payments-api/overlays/prod")))
+	}).WithTimeout(time.Minute).WithPolling(200 * time.Millisecond).Should(MatchError(ContainSubstring("without the promotion-gate plugin")))
+
 	prodNative := application("payments-api-prod", "payments-api-prod", kustomizeSource("apps/payments-api/overlays/prod"))
-	g.Eventually(func() error { return createApp(prodNative.DeepCopy()) }).
-		WithTimeout(time.Minute).WithPolling(200 * time.Millisecond).Should(MatchError(And(
+	g.Expect(createApp(prodNative)).To(MatchError(And(
 		ContainSubstring("Application payments-api-prod renders a protected environment of the promotion policy without the promotion-gate plugin"),
 		ContainSubstring(`spec.source (path "apps/payments-api/overlays/prod" of `+repoURL+`)`),
 		ContainSubstring("set plugin.name: promotion-gate-v1 on that source"),

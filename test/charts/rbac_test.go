@@ -66,9 +66,21 @@ func create(gvr schema.GroupVersionResource, o *unstructured.Unstructured) reque
 	}}
 }
 
-func update(gvr schema.GroupVersionResource, o *unstructured.Unstructured) request {
+func updateRequest(gvr schema.GroupVersionResource, o *unstructured.Unstructured) request {
 	return request{fmt.Sprintf("update %s %s/%s", gvr.Resource, o.GetNamespace(), o.GetName()), func(ctx context.Context, c dynamic.Interface) error {
 		_, err := c.Resource(gvr).Namespace(o.GetNamespace()).Update(ctx, o.DeepCopy(), metav1.UpdateOptions{})
+		return err
+	}}
+}
+
+// getAndUpdate reads an object and writes it back, as a controller-runtime Update does.
+func getAndUpdate(gvr schema.GroupVersionResource, ns, name string) request {
+	return request{fmt.Sprintf("update %s %s/%s", gvr.Resource, ns, name), func(ctx context.Context, c dynamic.Interface) error {
+		o, err := c.Resource(gvr).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		_, err = c.Resource(gvr).Namespace(ns).Update(ctx, o, metav1.UpdateOptions{})
 		return err
 	}}
 }
@@ -86,7 +98,7 @@ func controllerRequests(ns, listNS, policyNS, releaseNS, lease string) []request
 	coreEvent := obj("v1", "Event", ns, gate+".chart-test", map[string]any{
 		"involvedObject": map[string]any{"apiVersion": "promotion-gate.io/v1alpha1", "kind": "PromotionGate", "namespace": ns, "name": gate},
 		"reason":         "PolicyViolation", "message": "held: 1 finding", "type": "Warning",
-		"source":         map[string]any{"component": "flux-gate"}})
+		"source": map[string]any{"component": "flux-gate"}})
 	eventV1 := obj("events.k8s.io/v1", "Event", ns, gate+".chart-test-v1", map[string]any{
 		"regarding": map[string]any{"apiVersion": "promotion-gate.io/v1alpha1", "kind": "PromotionGate", "namespace": ns, "name": gate},
 		"reason":    "Promoted", "note": "promoted 9f1c", "type": "Normal", "action": "Promote",
@@ -97,12 +109,11 @@ func controllerRequests(ns, listNS, policyNS, releaseNS, lease string) []request
 	return []request{
 		list(gatesGVR, listNS), watch(gatesGVR, listNS), get(gatesGVR, ns, gate),
 		mergePatch(gatesGVR, ns, gate, `{"status":{"observedGeneration":1}}`, "status"),
-		mergePatch(gatesGVR, ns, gate, `{"metadata":{"finalizers":["finalizers.promotion-gate.io"]}}`),
+		mergePatch(gatesGVR, ns, gate, `{"metadata":{"finalizers":["promotion-gate.io/finalizer"]}}`),
+		getAndUpdate(gatesGVR, ns, gate),
 		list(automationsGVR, listNS), watch(automationsGVR, listNS), get(automationsGVR, ns, gate),
 		mergePatch(automationsGVR, ns, gate, `{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":"2026-01-02T03:04:05Z"}}}`),
 		list(gitRepoGVR, listNS), watch(gitRepoGVR, listNS), get(gitRepoGVR, ns, "platform-config"),
-		list(imagePolicyGVR, listNS), watch(imagePolicyGVR, listNS), get(imagePolicyGVR, ns, gate),
-		list(imageRepoGVR, listNS), watch(imageRepoGVR, listNS), get(imageRepoGVR, ns, "payments-api"),
 		get(secretsGVR, ns, "git-credentials"),
 		list(configMapsGVR, policyNS), watch(configMapsGVR, policyNS),
 		create(eventsGVR, coreEvent), mergePatch(eventsGVR, ns, coreEvent.GetName(), `{"count":2}`),
@@ -119,7 +130,7 @@ func forbiddenRequests(ns, releaseNS string) []request {
 		"spec": map[string]any{"automationRef": map[string]any{"name": "payments-api-prod"}}})
 	return []request{
 		remove(deploymentsGVR, releaseNS, "flux-gate"),
-		update(secretsGVR, secret),
+		updateRequest(secretsGVR, secret),
 		list(secretsGVR, ns),
 		watch(secretsGVR, ""),
 		mergePatch(gitRepoGVR, ns, "platform-config", `{"spec":{"url":"https://evil.example.com/repo.git"}}`),
@@ -127,8 +138,8 @@ func forbiddenRequests(ns, releaseNS string) []request {
 		remove(automationsGVR, ns, "payments-api-prod"),
 		create(gatesGVR, gate),
 		remove(gatesGVR, ns, "payments-api-prod"),
-		mergePatch(gatesGVR, ns, "payments-api-prod", `{"spec":{"suspend":true}}`),
 		mergePatch(imagePolicyGVR, ns, "payments-api-prod", `{"spec":{"policy":{"semver":{"range":"*"}}}}`),
+		list(imageRepoGVR, ns),
 		get(configMapsGVR, ns, "unrelated"),
 		create(leasesGVR, obj("coordination.k8s.io/v1", "Lease", ns, "elsewhere", map[string]any{"spec": map[string]any{}})),
 	}
@@ -145,12 +156,12 @@ func TestRBACClusterWide(t *testing.T) {
 	sa := serviceAccountOf(t, r)
 	as := s.client(t, sa)
 
-	// The patch on .spec below is allowed by RBAC but must be stopped by the automation
-	// guard; that needs the admission policy to be loaded first, so it goes last.
+	// Patches of an automation's or a gate's spec are allowed by RBAC but must be stopped
+	// by the write guard; that needs the admission policy to be loaded first, so it goes last.
 	checkAllowed(t, as, controllerRequests("apps", "", c.Namespace(), c.Namespace(), c.Release()+"-flux-gate-leader"))
 	checkForbidden(t, as, append(forbiddenRequests("apps", c.Namespace()),
 		get(configMapsGVR, "kube-system", "extension-apiserver-authentication")))
-	checkAutomationGuard(t, as, "apps")
+	checkWriteGuard(t, as, "apps")
 }
 
 // TestRBACNamespaced does the same for the namespace-scoped installation: the requests in
@@ -171,29 +182,43 @@ func TestRBACNamespaced(t *testing.T) {
 		list(configMapsGVR, c.Namespace()),
 		mergePatch(gatesGVR, "team-c", "payments-api-prod", `{"status":{"observedGeneration":1}}`, "status"),
 	))
-	checkAutomationGuard(t, as, "team-a")
+	checkWriteGuard(t, as, "team-a")
 }
 
-// checkAutomationGuard: flux-gate's ServiceAccount may set the requestedAt annotation on an
-// ImageUpdateAutomation, and nothing else, although RBAC grants it patch.
-func checkAutomationGuard(t *testing.T, as dynamic.Interface, ns string) {
+// checkWriteGuard: flux-gate's ServiceAccount may set the requestedAt annotation on an
+// ImageUpdateAutomation and write a PromotionGate's status and finalizers, and change
+// nothing else on either, although RBAC grants it patch on both.
+func checkWriteGuard(t *testing.T, as dynamic.Interface, ns string) {
 	t.Helper()
 	g := NewWithT(t)
 	ctx := context.Background()
-	spec := mergePatch(automationsGVR, ns, "payments-api-prod", `{"spec":{"git":{"push":{"branch":"main"}}}}`)
-	// The admission policy takes effect once the API server has loaded it: wait for that.
-	g.Eventually(func() error { return spec.do(ctx, as) }).WithTimeout(time.Minute).WithPolling(200*time.Millisecond).
-		Should(MatchError(ContainSubstring("flux-gate may not change an ImageUpdateAutomation's spec")), spec.name)
+	// The admission policy takes effect once the API server has loaded it: wait for that,
+	// with a patch that changes something every time (an unchanged spec passes the guard).
+	attempt := 0
+	g.Eventually(func() error {
+		attempt++
+		return mergePatch(automationsGVR, ns, "payments-api-prod", fmt.Sprintf(`{"spec":{"interval":"%dm"}}`, attempt)).do(ctx, as)
+	}).WithTimeout(time.Minute).WithPolling(200 * time.Millisecond).
+		Should(MatchError(ContainSubstring("flux-gate may not change the spec of ImageUpdateAutomation " + ns + "/payments-api-prod")))
 	for _, r := range []request{
+		mergePatch(automationsGVR, ns, "payments-api-prod", `{"spec":{"git":{"push":{"branch":"main"}}}}`),
 		mergePatch(automationsGVR, ns, "payments-api-prod", `{"metadata":{"labels":{"team":"rogue"}}}`),
 		mergePatch(automationsGVR, ns, "payments-api-prod", `{"metadata":{"annotations":{"kustomize.toolkit.fluxcd.io/reconcile":"disabled"}}}`),
+		mergePatch(gatesGVR, ns, "payments-api-prod", `{"spec":{"suspend":true}}`),
+		mergePatch(gatesGVR, ns, "payments-api-prod", `{"spec":{"environment":"dev"}}`),
+		mergePatch(gatesGVR, ns, "payments-api-prod", `{"metadata":{"labels":{"team":"rogue"}}}`),
 	} {
 		err := r.do(ctx, as)
-		g.Expect(err).To(HaveOccurred(), r.name)
-		g.Expect(err.Error()).To(ContainSubstring("flux-gate may"), r.name)
+		g.Expect(err).To(MatchError(ContainSubstring("flux-gate may")), r.name)
 	}
-	ok := mergePatch(automationsGVR, ns, "payments-api-prod", `{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":"2026-02-03T04:05:06Z"}}}`)
-	g.Expect(ok.do(ctx, as)).To(Succeed(), ok.name)
+	for _, r := range []request{
+		mergePatch(automationsGVR, ns, "payments-api-prod", `{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":"2026-02-03T04:05:06Z"}}}`),
+		mergePatch(gatesGVR, ns, "payments-api-prod", `{"status":{"observedGeneration":2}}`, "status"),
+		mergePatch(gatesGVR, ns, "payments-api-prod", `{"metadata":{"finalizers":null}}`),
+		getAndUpdate(gatesGVR, ns, "payments-api-prod"),
+	} {
+		g.Expect(r.do(ctx, as)).To(Succeed(), r.name)
+	}
 }
 
 func checkAllowed(t *testing.T, c dynamic.Interface, reqs []request) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -50,7 +51,11 @@ func Decide(ctx context.Context, req Request) (App, check.Outcome, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, req.Settings.Timeout)
 	defer cancel()
-	out, err := runBounded(ctx, checkRequest(req, app), req.Settings.Timeout)
+	creq := checkRequest(req, app)
+	out, err := runBounded(ctx, creq, req.Settings.Timeout)
+	// The sidecar's temporary checkout means nothing to the reader: name files by their
+	// repository path.
+	out.Result.Error = strings.ReplaceAll(out.Result.Error, creq.RepoRoot+string(filepath.Separator), "")
 	if err != nil {
 		// Out of time: nothing was checked, so even an unprotected environment has
 		// nothing to render, and a protected one cannot be assumed safe.
@@ -99,8 +104,7 @@ func Generate(ctx context.Context, req Request, stdout, stderr io.Writer) int {
 func checkRequest(req Request, app App) check.Request {
 	set, err := policy.Load(req.Settings.PolicyDir)
 	if err != nil {
-		err = fmt.Errorf("%w; mount the policy ConfigMaps (label %s: \"true\") at %s in the promotion-gate sidecar, or point %s on the sidecar at the policy files",
-			err, policy.ConfigMapLabel, req.Settings.PolicyDir, EnvPolicyDir)
+		err = policyError(req.Settings.PolicyDir, err)
 	}
 	return check.Request{
 		Path:      req.Dir,
@@ -123,6 +127,38 @@ func checkRequest(req Request, app App) check.Request {
 		},
 		Now: req.Now,
 	}
+}
+
+// policyError adds the fix to a policy that could not be loaded: mount it when there is
+// nothing to load, correct it when what is mounted is invalid.
+func policyError(dir string, err error) error {
+	if !hasPolicyFiles(dir) {
+		return fmt.Errorf("%w; mount the policy ConfigMaps (label %s: \"true\") at %s in the promotion-gate sidecar, or point %s on the sidecar at the policy files",
+			err, policy.ConfigMapLabel, dir, EnvPolicyDir)
+	}
+	return fmt.Errorf("%w; the policy mounted at %s is invalid: correct the policy ConfigMaps (promotion-gate policy validate checks them)", err, dir)
+}
+
+// hasPolicyFiles reports whether dir is a policy file or a directory holding *.yaml or
+// *.yml files.
+func hasPolicyFiles(dir string) bool {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return false
+	}
+	if !fi.IsDir() {
+		return true
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if ext := filepath.Ext(e.Name()); ext == ".yaml" || ext == ".yml" {
+			return true
+		}
+	}
+	return false
 }
 
 // errTimeout is wrapped when a check runs out of the sidecar's time.

@@ -80,6 +80,19 @@ func TestGenerate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	missing := copyExamples(t)
+	mk := filepath.Join(missing, prodPath, "kustomization.yaml")
+	mb, err := os.ReadFile(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mk, []byte(strings.Replace(string(mb), "  - ../../base\n", "  - ../../base\n  - missing.yaml\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := t.TempDir()
+	if err := os.WriteFile(filepath.Join(broken, "broken.yaml"), []byte("apiVersion: promotion-gate.io/v1alpha1\nkind: PromotionPolicy\nmetadata: {name: b}\nspec: {rulez: []}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name       string
@@ -112,6 +125,17 @@ func TestGenerate(t *testing.T) {
 			settings:   func(s *Settings) { s.PolicyDir = "/nonexistent/policy" },
 			wantCode:   ExitRefused,
 			wantStderr: []string{"for an unclassified environment (treated as protected): the check failed", "/nonexistent/policy", "mount the policy ConfigMaps", EnvPolicyDir},
+		},
+		{
+			name: "invalid policy mounted", root: examples, path: "apps/payments-api/overlays/dev",
+			settings:   func(s *Settings) { s.PolicyDir = broken },
+			wantCode:   ExitRefused,
+			wantStderr: []string{"treated as protected): the check failed", "broken.yaml", "is invalid: correct the policy ConfigMaps"},
+		},
+		{
+			name: "render errors name repository paths, not the sidecar's checkout", root: missing, path: prodPath,
+			wantCode:   ExitRefused,
+			wantStderr: []string{"- render apps/payments-api/overlays/prod: ", "missing.yaml"},
 		},
 		{
 			name: "out of time", root: examples, path: prodPath,

@@ -115,7 +115,7 @@ rather than guessed: list the alternatives as separate globs instead.
 {{- $r := first $parts }}
 {{- range rest $parts }}
 {{- $alt := splitn "\\}" 2 . }}
-{{- if or (not (hasKey $alt "_1")) (contains "\\{" $alt._0) }}
+{{- if or (not (contains "\\}" .)) (contains "\\{" $alt._0) }}
 {{- fail (printf "admission policy: glob %q has an unbalanced or nested {...} or one that spans a '/'; write the alternatives as separate globs" $glob) }}
 {{- end }}
 {{- $r = printf "%s(?:%s)%s" $r (replace "," "|" $alt._0) $alt._1 }}

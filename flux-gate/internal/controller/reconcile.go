@@ -80,8 +80,15 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 		if contained {
 			r.completeInterruptedPromotion(gate, auto, target, proposal)
 			r.setHeld(gate, false)
-			conditions.MarkTrue(gate, meta.ReadyCondition, gatev1.UpToDateReason,
-				"%s at %s contains proposal %s", auto.target, short(target), short(proposal))
+			// Keep saying Promoted while the proposal is the one this gate promoted,
+			// so that Ready does not flip at the next interval.
+			if lp := gate.Status.LastPromotion; lp != nil && lp.Commit == proposal {
+				conditions.MarkTrue(gate, meta.ReadyCondition, gatev1.PromotedReason,
+					"promoted %s to %s (was %s)", short(proposal), auto.target, short(lp.PreviousCommit))
+			} else {
+				conditions.MarkTrue(gate, meta.ReadyCondition, gatev1.UpToDateReason,
+					"%s at %s contains proposal %s", auto.target, short(target), short(proposal))
+			}
 			return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 		}
 		return r.handleStale(ctx, gate, auto, sess, target, proposal)

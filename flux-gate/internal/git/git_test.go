@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"math/rand/v2"
 	"os"
 	"sync"
 	"testing"
@@ -113,7 +112,7 @@ func TestFetchIsIncremental(t *testing.T) {
 	f := newFixture(t, srv.URL("fleet.git"), nil)
 	_, err := f.writer.Series(ctx, "main", 30, func(i int) map[string]string {
 		return map[string]string{
-			fmt.Sprintf("apps/app%d/prod/deploy.yaml", i): fmt.Sprintf("image: ghcr.io/example/app%d:v1.0.%d\n# %s\n", i, i, noise(i, 2000)),
+			fmt.Sprintf("apps/app%d/prod/deploy.yaml", i): fmt.Sprintf("image: ghcr.io/example/app%d:v1.0.%d\n# %s\n", i, i, gittest.Noise(i, 2000)),
 		}
 	})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -133,16 +132,6 @@ func TestFetchIsIncremental(t *testing.T) {
 	g.Expect(s.Head("main")).To(Equal(next))
 	g.Expect(one.Bytes).To(BeNumerically(">", 0))
 	g.Expect(one.Bytes*10).To(BeNumerically("<", first.Bytes), "one commit (%d bytes) must cost far less than the history (%d bytes)", one.Bytes, first.Bytes)
-}
-
-// noise is incompressible text, so that pack sizes follow the content written.
-func noise(seed, n int) string {
-	r := rand.New(rand.NewPCG(uint64(seed), 42))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = "0123456789abcdef"[r.IntN(16)]
-	}
-	return string(b)
 }
 
 func TestPushIsAFastForwardCompareAndSwap(t *testing.T) {

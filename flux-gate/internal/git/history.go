@@ -147,6 +147,8 @@ type Commit struct {
 	AuthorName  string
 	AuthorEmail string
 	Subject     string
+	// Parents is the number of parents: more than one for a merge.
+	Parents int
 }
 
 // ErrTooManyCommits is returned by CommitsAhead when the walk exceeds its bound.
@@ -183,6 +185,7 @@ func (s *Session) CommitsAhead(base, head string, max int) ([]Commit, error) {
 			AuthorName:  c.Author.Name,
 			AuthorEmail: c.Author.Email,
 			Subject:     subject(c.Message),
+			Parents:     c.NumParents(),
 		})
 		return nil
 	})

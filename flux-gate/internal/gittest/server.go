@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	fluxssh "github.com/fluxcd/pkg/ssh"
 	"github.com/fluxcd/pkg/gittestserver"
+	fluxssh "github.com/fluxcd/pkg/ssh"
 )
 
 // Server is a Git server for one test, stopped when the test ends.
@@ -33,10 +33,11 @@ type Server struct {
 }
 
 // NewHTTP starts a smart-HTTP Git server; with a username it requires basic auth.
-// Repositories are created on first push.
-func NewHTTP(t testing.TB, username, password string) *Server {
+// Repositories are created on first push. Middlewares see every request first.
+func NewHTTP(t testing.TB, username, password string, middlewares ...gittestserver.HTTPMiddleware) *Server {
 	t.Helper()
 	srv := newServer(t, username, password)
+	srv.AddHTTPMiddlewares(middlewares...)
 	if err := srv.StartHTTP(); err != nil {
 		t.Fatalf("start git HTTP server: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"strings"
@@ -12,7 +13,22 @@ import (
 	fluxgit "github.com/fluxcd/pkg/git"
 	"github.com/fluxcd/pkg/git/gogit"
 	"github.com/fluxcd/pkg/git/repository"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 )
+
+// Importing Flux's gogit package lets go-git negotiate multi_ack, for Git servers that
+// speak only protocol v2; Flux's clients then always start from a fresh clone, since
+// fetching into an existing clone that way is unreliable. flux-gate fetches into its
+// clone cache and does not import gogit, so restore go-git's defaults: tests run the
+// transport exactly as the controller binary does.
+func init() {
+	transport.UnsupportedCapabilities = []capability.Capability{
+		capability.MultiACK,
+		capability.MultiACKDetailed,
+		capability.ThinPack,
+	}
+}
 
 // Writer commits files to a repository and pushes them, as image-automation-
 // controller does: clone, write, commit as the configured author, push without
@@ -128,4 +144,15 @@ func (w Writer) client() (*gogit.Client, func(), error) {
 		return nil, nil, err
 	}
 	return c, func() { c.Close(); os.RemoveAll(dir) }, nil
+}
+
+// Noise is incompressible text made from seed, so that pack sizes follow the
+// content written.
+func Noise(seed, n int) string {
+	r := rand.New(rand.NewPCG(uint64(seed), 42))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = "0123456789abcdef"[r.IntN(16)]
+	}
+	return string(b)
 }

@@ -1,0 +1,123 @@
+// Command flux-gate runs the PromotionGate controller: it holds the commits Flux's
+// image-automation-controller pushes on a proposal branch and promotes each to the
+// target branch only when the promotion policy passes for exactly that commit.
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fluxcd/pkg/runtime/events"
+	"github.com/fluxcd/pkg/runtime/leaderelection"
+	"github.com/fluxcd/pkg/runtime/logger"
+	"github.com/fluxcd/pkg/runtime/probes"
+	flag "github.com/spf13/pflag"
+	ctrl "sigs.k8s.io/controller-runtime"
+	crtlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/promotion-gate/promotion-gate/flux-gate/internal/controller"
+	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "flux-gate:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		metricsAddr       string
+		healthAddr        string
+		eventsAddr        string
+		policyNamespace   string
+		watchNamespaces   string
+		concurrent        int
+		gitCacheDir       string
+		allowInsecureHTTP bool
+		retryInterval     time.Duration
+		logOptions        logger.Options
+		leaderElection    leaderelection.Options
+	)
+	defaultNS := os.Getenv("RUNTIME_NAMESPACE")
+	if defaultNS == "" {
+		defaultNS = "flux-system"
+	}
+	flag.StringVar(&metricsAddr, "metrics-addr", ":8080", "The address the Prometheus metrics endpoint binds to.")
+	flag.StringVar(&healthAddr, "health-addr", ":9440", "The address the health (/healthz) and readiness (/readyz) probes bind to.")
+	flag.StringVar(&eventsAddr, "events-addr", "", "The address of Flux notification-controller's event receiver, e.g. http://notification-controller.flux-system.svc.cluster.local./; empty sends Kubernetes events only.")
+	flag.StringVar(&policyNamespace, "policy-namespace", defaultNS, "The namespace of the ConfigMaps labelled promotion-gate.io/policy=\"true\" that hold the promotion policy (default: $RUNTIME_NAMESPACE or flux-system).")
+	flag.StringVar(&watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces whose PromotionGates, ImageUpdateAutomations and GitRepositories are watched; empty watches all.")
+	flag.IntVar(&concurrent, "concurrent", 4, "The number of gates reconciled at once; gates of one repository still take turns.")
+	flag.StringVar(&gitCacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "flux-gate", "git"), "The directory of the Git clone cache; an emptyDir volume is enough.")
+	flag.BoolVar(&allowInsecureHTTP, "allow-insecure-http", false, "Allow Git credentials over http:// URLs (never in production).")
+	flag.DurationVar(&retryInterval, "retry-interval", 2*time.Second, "How soon to evaluate again after a push was rejected because the target moved.")
+	logOptions.BindFlags(flag.CommandLine)
+	leaderElection.BindFlags(flag.CommandLine)
+	flag.Parse()
+
+	logger.SetLogger(logger.NewLogger(logOptions))
+	log := ctrl.Log.WithName("setup")
+
+	var namespaces []string
+	for _, ns := range strings.Split(watchNamespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			namespaces = append(namespaces, ns)
+		}
+	}
+
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("load kubeconfig: %w", err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        controller.NewScheme(),
+		Cache:                         controller.CacheOptions(policyNamespace, namespaces),
+		Client:                        controller.ClientOptions(),
+		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:        healthAddr,
+		LeaderElection:                leaderElection.Enable,
+		LeaderElectionID:              "flux-gate.promotion-gate.io",
+		LeaderElectionReleaseOnCancel: leaderElection.ReleaseOnCancel,
+		LeaseDuration:                 &leaderElection.LeaseDuration,
+		RenewDeadline:                 &leaderElection.RenewDeadline,
+		RetryPeriod:                   &leaderElection.RetryPeriod,
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	probes.SetupChecks(mgr, log)
+
+	recorder, err := events.NewRecorder(ctrl.Log.WithName("events"), eventsAddr, controller.ControllerName, events.WithManager(mgr))
+	if err != nil {
+		return fmt.Errorf("create event recorder for %q: %w", eventsAddr, err)
+	}
+	metrics, err := controller.NewMetrics(crtlmetrics.Registry)
+	if err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	r := &controller.PromotionGateReconciler{
+		Client:            mgr.GetClient(),
+		APIReader:         mgr.GetAPIReader(),
+		EventRecorder:     recorder,
+		Metrics:           metrics,
+		Git:               git.NewCache(gitCacheDir),
+		PolicyNamespace:   policyNamespace,
+		AllowInsecureHTTP: allowInsecureHTTP,
+		RetryInterval:     retryInterval,
+	}
+	ctx := ctrl.SetupSignalHandler()
+	if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: concurrent}); err != nil {
+		return fmt.Errorf("set up controller: %w", err)
+	}
+	log.Info("starting manager", "policyNamespace", policyNamespace, "watchNamespaces", namespaces, "gitCacheDir", gitCacheDir)
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("run manager: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	imagev1 "github.com/fluxcd/image-automation-controller/api/v1"
+	"github.com/fluxcd/pkg/runtime/predicates"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
+	"github.com/promotion-gate/promotion-gate/shared/policy"
+)
+
+const (
+	// automationIndex indexes PromotionGates by the automation they gate.
+	automationIndex = ".spec.automationRef.name"
+	// sourceIndex indexes ImageUpdateAutomations by "namespace/name" of their
+	// GitRepository.
+	sourceIndex = ".spec.sourceRef"
+)
+
+// Options tune the controller.
+type Options struct {
+	// MaxConcurrentReconciles is how many gates reconcile at once; gates of one
+	// repository still take turns (see git.Cache).
+	MaxConcurrentReconciles int
+}
+
+// SetupWithManager registers the reconciler and its watches: PromotionGates (spec
+// changes and reconcile requests), ImageUpdateAutomations (a new lastPushCommit
+// wakes their gates at once), GitRepositories, and the policy ConfigMaps (a
+// change re-evaluates every gate).
+func (r *PromotionGateReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &gatev1.PromotionGate{}, automationIndex, func(o client.Object) []string {
+		return []string{o.(*gatev1.PromotionGate).Spec.AutomationRef.Name}
+	}); err != nil {
+		return fmt.Errorf("index PromotionGates by automation: %w", err)
+	}
+	if err := idx.IndexField(ctx, &imagev1.ImageUpdateAutomation{}, sourceIndex, func(o client.Object) []string {
+		a := o.(*imagev1.ImageUpdateAutomation)
+		ns := a.Spec.SourceRef.Namespace
+		if ns == "" {
+			ns = a.Namespace
+		}
+		return []string{ns + "/" + a.Spec.SourceRef.Name}
+	}); err != nil {
+		return fmt.Errorf("index ImageUpdateAutomations by source: %w", err)
+	}
+
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&gatev1.PromotionGate{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
+		Watches(&imagev1.ImageUpdateAutomation{},
+			handler.EnqueueRequestsFromMapFunc(r.gatesForAutomation),
+			builder.WithPredicates(automationChanged{})).
+		Watches(&sourcev1.GitRepository{},
+			handler.EnqueueRequestsFromMapFunc(r.gatesForSource),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.ConfigMap{},
+			handler.EnqueueRequestsFromMapFunc(r.allGates),
+			builder.WithPredicates(r.policyConfigMap())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, opts.MaxConcurrentReconciles)}).
+		Complete(r)
+}
+
+// automationChanged passes creations, deletions, spec changes and new pushes.
+type automationChanged struct{ predicate.Funcs }
+
+func (automationChanged) Update(e event.UpdateEvent) bool {
+	oldA, ok1 := e.ObjectOld.(*imagev1.ImageUpdateAutomation)
+	newA, ok2 := e.ObjectNew.(*imagev1.ImageUpdateAutomation)
+	if !ok1 || !ok2 {
+		return false
+	}
+	return oldA.Generation != newA.Generation || oldA.Status.LastPushCommit != newA.Status.LastPushCommit
+}
+
+func (r *PromotionGateReconciler) policyConfigMap() predicate.Predicate {
+	return predicate.NewPredicateFuncs(func(o client.Object) bool {
+		return o.GetNamespace() == r.PolicyNamespace && o.GetLabels()[policy.ConfigMapLabel] == "true"
+	})
+}
+
+func (r *PromotionGateReconciler) gatesForAutomation(ctx context.Context, o client.Object) []reconcile.Request {
+	var gates gatev1.PromotionGateList
+	if err := r.List(ctx, &gates, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{automationIndex: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list PromotionGates of automation", "automation", o.GetName())
+		return nil
+	}
+	return requests(gates.Items)
+}
+
+func (r *PromotionGateReconciler) gatesForSource(ctx context.Context, o client.Object) []reconcile.Request {
+	var autos imagev1.ImageUpdateAutomationList
+	if err := r.List(ctx, &autos, client.MatchingFields{sourceIndex: o.GetNamespace() + "/" + o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list ImageUpdateAutomations of GitRepository", "gitrepository", o.GetName())
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range autos.Items {
+		out = append(out, r.gatesForAutomation(ctx, &autos.Items[i])...)
+	}
+	return out
+}
+
+func (r *PromotionGateReconciler) allGates(ctx context.Context, _ client.Object) []reconcile.Request {
+	var gates gatev1.PromotionGateList
+	if err := r.List(ctx, &gates); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list PromotionGates")
+		return nil
+	}
+	return requests(gates.Items)
+}
+
+func requests(gates []gatev1.PromotionGate) []reconcile.Request {
+	out := make([]reconcile.Request, 0, len(gates))
+	for _, g := range gates {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&g)})
+	}
+	return out
+}
