@@ -1,11 +1,9 @@
 package charts
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
+	"github.com/promotion-gate/promotion-gate/test/internal/manifests"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,8 +15,6 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"sigs.k8s.io/yaml"
 )
 
 // repoRoot is the repository root, seen from this package's directory.
@@ -136,7 +132,7 @@ func renderChart(dir, releaseName, namespace string, values map[string]any) (ren
 	if err != nil {
 		return rendered{}, err
 	}
-	objs, err := decodeObjects(rel.Manifest)
+	objs, err := manifests.Decode(rel.Manifest)
 	if err != nil {
 		return rendered{}, fmt.Errorf("decode rendered manifest of %s: %w", dir, err)
 	}
@@ -151,36 +147,13 @@ func renderChart(dir, releaseName, namespace string, values map[string]any) (ren
 func chartCRDs(ch *chart.Chart) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	for _, f := range ch.CRDObjects() {
-		objs, err := decodeObjects(string(f.File.Data))
+		objs, err := manifests.Decode(string(f.File.Data))
 		if err != nil {
 			return nil, fmt.Errorf("decode %s: %w", f.Filename, err)
 		}
 		out = append(out, objs...)
 	}
 	return out, nil
-}
-
-// decodeObjects splits a YAML stream into objects, skipping empty documents.
-func decodeObjects(stream string) ([]*unstructured.Unstructured, error) {
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(stream)))
-	var out []*unstructured.Unstructured
-	for i := 0; ; i++ {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
-		}
-		var m map[string]any
-		if err := yaml.Unmarshal(doc, &m); err != nil {
-			return nil, fmt.Errorf("document %d: %w\n%s", i, err, doc)
-		}
-		if len(m) == 0 {
-			continue
-		}
-		out = append(out, &unstructured.Unstructured{Object: m})
-	}
 }
 
 // objectsOfKind returns the objects of kind, in order.

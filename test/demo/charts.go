@@ -1,11 +1,9 @@
 package demo
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
+	"github.com/promotion-gate/promotion-gate/test/internal/manifests"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,10 +15,8 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/yaml"
 )
 
 // rendered is a chart rendered the way `helm install` sends it to a cluster.
@@ -77,11 +73,11 @@ func renderChart(ctx context.Context, cfg *rest.Config, kubeVersion, dir, releas
 		return nil, fmt.Errorf("render chart %s: %w", dir, err)
 	}
 	out := &rendered{}
-	if out.Objects, err = decodeObjects(rel.Manifest); err != nil {
+	if out.Objects, err = manifests.Decode(rel.Manifest); err != nil {
 		return nil, fmt.Errorf("decode the manifest of chart %s: %w", dir, err)
 	}
 	for _, f := range ch.CRDObjects() {
-		objs, err := decodeObjects(string(f.File.Data))
+		objs, err := manifests.Decode(string(f.File.Data))
 		if err != nil {
 			return nil, fmt.Errorf("decode %s of chart %s: %w", f.Filename, dir, err)
 		}
@@ -134,28 +130,6 @@ func capabilities(cfg *rest.Config, kubeVersion string) (*chartutil.KubeVersion,
 	}
 	sort.Strings(versions)
 	return kv, chartutil.VersionSet(versions), nil
-}
-
-// decodeObjects splits a YAML stream into objects, skipping empty documents.
-func decodeObjects(stream string) ([]*unstructured.Unstructured, error) {
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(stream)))
-	var out []*unstructured.Unstructured
-	for i := 0; ; i++ {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
-		}
-		var m map[string]any
-		if err := yaml.Unmarshal(doc, &m); err != nil {
-			return nil, fmt.Errorf("document %d: %w", i, err)
-		}
-		if len(m) > 0 {
-			out = append(out, &unstructured.Unstructured{Object: m})
-		}
-	}
 }
 
 // kindSummary lists objects briefly: ConfigMaps by name (they hold the policy and the

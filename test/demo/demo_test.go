@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"github.com/promotion-gate/promotion-gate/test/internal/manifests"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,7 +66,7 @@ func TestDemo(t *testing.T) {
 
 	// 3. Argo CD renders prod from main with the promoted digest, and is refused the held proposal.
 	g.Expect(rep.Render.Revision).To(Equal(p.Proposal))
-	objs, err := decodeObjects(rep.Render.Manifests)
+	objs, err := manifests.Decode(rep.Render.Manifests)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(objectNames(objs)).To(ContainSubstring("Deployment/payments-api"))
 	g.Expect(images(objs)).To(Equal([]string{"ghcr.io/example/payments-api:1.9.0@" + rep.Digests["1.9.0"]}))

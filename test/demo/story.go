@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"github.com/promotion-gate/promotion-gate/test/internal/manifests"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -148,7 +149,7 @@ func (d *demo) argo(ctx context.Context) error {
 	if res.ExitCode != 0 {
 		return fmt.Errorf("rendering prod from main at %s was refused:\n%s", short(rev), res.Error)
 	}
-	objs, err := decodeObjects(res.Manifests)
+	objs, err := manifests.Decode(res.Manifests)
 	if err != nil {
 		return fmt.Errorf("the sidecar's manifests: %w", err)
 	}
