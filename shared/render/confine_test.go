@@ -95,6 +95,14 @@ func TestConfinement(t *testing.T) {
 			says: []string{secret, "outside the repository root"},
 		},
 		{
+			name: "kustomize generator reading a file outside",
+			files: map[string]string{
+				"app/kustomization.yaml": "configMapGenerator:\n  - name: x\n    files:\n      - key=" + secret + "\n",
+			},
+			path: "app",
+			says: []string{secret, "outside the repository root"},
+		},
+		{
 			name: "kustomization file linking out",
 			files: map[string]string{
 				"app/kustomization.yaml": "-> " + filepath.Join(outside, "base", "kustomization.yaml"),

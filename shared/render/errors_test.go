@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -134,4 +135,27 @@ func TestRenderCanceled(t *testing.T) {
 			g.Expect(errors.Is(err, context.Canceled)).To(BeTrue(), "%v", err)
 		})
 	}
+}
+
+func TestOneLine(t *testing.T) {
+	g := NewWithT(t)
+	err := oneLine{fmt.Errorf("render x: %w", fmt.Errorf("Failed to read kustomization file under /a:\n  kind should be Kustomization\n\n%w", ErrLimit))}
+	g.Expect(err.Error()).To(Equal("render x: Failed to read kustomization file under /a:; kind should be Kustomization; render limit exceeded"))
+	g.Expect(errors.Is(err, ErrLimit)).To(BeTrue())
+}
+
+// TestAbandon shows that a renderer that does not return cannot hold the caller past
+// its deadline, and that a renderer's panic becomes an error.
+func TestAbandon(t *testing.T) {
+	g := NewWithT(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	release := make(chan struct{})
+	defer close(release)
+	go cancel()
+	_, err := abandon(ctx, func() (int, error) { <-release; return 1, nil })
+	g.Expect(errors.Is(err, context.Canceled)).To(BeTrue())
+	g.Expect(errors.Is(err, errAbandoned)).To(BeTrue())
+
+	_, err = abandon(context.Background(), func() (int, error) { panic("odd input") })
+	g.Expect(err).To(MatchError("renderer panicked: odd input"))
 }

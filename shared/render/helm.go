@@ -84,7 +84,7 @@ func helmResult(c *confinement, a app, ch *chart.Chart, rendered map[string]stri
 		if total += int64(len(text)); total > c.limits.MaxTotalBytes {
 			return nil, fmt.Errorf("the rendered output is over the limit of %d bytes: %w", c.limits.MaxTotalBytes, ErrLimit)
 		}
-		if err := checkAliases(name, []byte(text), c.limits); err != nil {
+		if err := checkAliases(a.join(chartRelative(name)), []byte(text), c.limits); err != nil {
 			return nil, err
 		}
 	}

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -46,7 +47,7 @@ func renderKustomize(c *confinement, a app) (*Result, error) {
 		out, err := m.AsYaml()
 		return built{m: m, out: out}, err
 	})
-	if c.ctx.Err() != nil {
+	if errors.Is(err, errAbandoned) {
 		// The build may still run in the background: leave the confinement to it.
 		return nil, err
 	}

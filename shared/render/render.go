@@ -2,9 +2,12 @@ package render
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"sigs.k8s.io/kustomize/api/konfig"
 )
@@ -50,10 +53,24 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		if name == "." {
 			name = opts.Path
 		}
-		return nil, fmt.Errorf("render %s %s: %w", app.kind, name, err)
+		return nil, oneLine{fmt.Errorf("render %s %s: %w", app.kind, name, err)}
 	}
 	return res, nil
 }
+
+// oneLine keeps a renderer's multi-line message (kustomize and Helm have some) on
+// one line: the Argo CD UI and the CLI show an error as one line per problem.
+type oneLine struct{ err error }
+
+func (e oneLine) Error() string {
+	lines := strings.Split(strings.TrimSpace(e.err.Error()), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(slices.DeleteFunc(lines, func(l string) bool { return l == "" }), "; ")
+}
+
+func (e oneLine) Unwrap() error { return e.err }
 
 // app is a resolved application path.
 type app struct {
@@ -139,6 +156,9 @@ func abandon[T any](ctx context.Context, f func() (T, error)) (T, error) {
 		return o.v, o.err
 	case <-ctx.Done():
 		var zero T
-		return zero, fmt.Errorf("render canceled: %w", ctx.Err())
+		return zero, fmt.Errorf("render canceled: %w: %w", ctx.Err(), errAbandoned)
 	}
 }
+
+// errAbandoned marks a render left running in the background by abandon.
+var errAbandoned = errors.New("the renderer was left to finish in the background")

@@ -26,8 +26,8 @@ func valuesFiles(c *confinement, a app, names []string) (map[string]interface{},
 		if err != nil {
 			return nil, fmt.Errorf("values file %s: %w", name, err)
 		}
-		if err := checkAliases(name, data, c.limits); err != nil {
-			return nil, fmt.Errorf("values file %s: %w", name, err)
+		if err := checkAliases("values file "+name, data, c.limits); err != nil {
+			return nil, err
 		}
 		v, err := chartutil.ReadValues(data)
 		if err != nil {
