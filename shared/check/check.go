@@ -93,8 +93,8 @@ func Run(ctx context.Context, req Request) Outcome {
 // (for example through Flux setter markers). It is what flux-gate calls for the files a
 // proposal changed.
 func Documents(ctx context.Context, set *policy.Set, cls policy.Classification, docs []render.Document, extra []extract.Image, now time.Time) evaluate.Result {
-	images := extract.Images(docs, set.ImageFields)
-	images = append(images, extra...)
+	// The same field can be both a workload image and a setter-marked one: count it once.
+	images := extract.Merge(extract.Images(docs, set.ImageFields), extra)
 	return evaluate.Evaluate(ctx, evaluate.Request{Policy: set, Environment: cls, Images: images, Now: now})
 }
 

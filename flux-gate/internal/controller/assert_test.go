@@ -29,6 +29,19 @@ func (h *harness) waitReady(name string, status metav1.ConditionStatus, reason s
 		gm.Expect(c.Reason).To(Equal(reason), "Ready: %s", c.Message)
 		gm.Expect(c.Status).To(Equal(status), "Ready: %s", c.Message)
 		gm.Expect(g.Status.ObservedGeneration).To(Equal(g.Generation))
+		// Flux's patch helper writes the conditions before the rest of the status:
+		// wait until the status fields that go with the reason have arrived too.
+		switch reason {
+		case gatev1.PromotedReason:
+			gm.Expect(g.Status.Proposal).NotTo(BeNil())
+			gm.Expect(g.Status.LastPromotion).NotTo(BeNil())
+			gm.Expect(g.Status.LastPromotion.Commit).To(Equal(g.Status.Proposal.Commit))
+		case gatev1.PolicyViolationReason, gatev1.PolicyInvalidReason, gatev1.EvaluationFailedReason:
+			gm.Expect(g.Status.Proposal).NotTo(BeNil())
+			gm.Expect(g.Status.LastEvaluation).NotTo(BeNil())
+			gm.Expect(g.Status.LastEvaluation.Commit).To(Equal(g.Status.Proposal.Commit))
+			gm.Expect(c.Message).To(ContainSubstring(g.Status.Proposal.Commit[:12]))
+		}
 	}).Should(Succeed())
 	return g
 }
