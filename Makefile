@@ -33,7 +33,8 @@ envtest-assets: ## build kube-apiserver and etcd (cached) and print KUBEBUILDER_
 
 .PHONY: unit
 unit: ## unit tests of every module (no external parts)
-	@status=0; for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) ./...) || status=1; done; exit $$status
+	@status=0; for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) ./...) || status=1; done; \
+	(cd test/argocd-harness && GOWORK=off go test $(GO_TEST_FLAGS) ./...) || status=1; exit $$status
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME (default 5s) after its seed corpus
@@ -42,6 +43,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 5s) after its seed corpus
 .PHONY: vet
 vet: ## go vet and gofmt on every module
 	@for m in $(MODULES); do (cd $$m && go vet ./...); done
+	@cd test/argocd-harness && GOWORK=off go vet ./...
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 .PHONY: lint
@@ -60,6 +62,7 @@ TEST_ENV = KUBEBUILDER_ASSETS=$$(bash hack/envtest-assets.sh); \
 test: vet ## every test: unit, fuzz, envtest and end-to-end (README's test command)
 	$(TEST_ENV) status=0; \
 	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) ./...) || status=1; done; \
+	(cd test/argocd-harness && GOWORK=off go test $(GO_TEST_FLAGS) ./...) || status=1; \
 	exit $$status
 	$(MAKE) fuzz
 

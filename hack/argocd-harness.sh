@@ -30,7 +30,7 @@ if [[ ! -x "$dir/argocd-cmp-server" ]]; then
   build argocd-cmp-server ./cmd/argocd-cmp-server
 fi
 
-sources=$(cd "$harness" && cat go.mod go.sum $(find cmd -name '*.go' | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)
+sources=$(cd "$harness" && cat go.mod go.sum $(find cmd -name '*.go' ! -name '*_test.go' | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)
 if [[ ! -x "$dir/cmp-client" || "$(cat "$dir/cmp-client.sources" 2>/dev/null)" != "$sources" ]]; then
   build cmp-client ./cmd/cmp-client
   echo "$sources" > "$dir/cmp-client.sources"

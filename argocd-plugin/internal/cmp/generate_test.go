@@ -212,3 +212,27 @@ func TestRepoRoot(t *testing.T) {
 		NewWithT(t).Expect(repoRoot(tt.dir, tt.sourcePath)).To(Equal(tt.want), "%s with %s", tt.dir, tt.sourcePath)
 	}
 }
+
+// BenchmarkGenerate is one generate of the example prod overlay, in process: what the
+// plugin does per render, without the process start that make bench-cmp includes.
+func BenchmarkGenerate(b *testing.B) {
+	root, err := filepath.Abs(examplesRepo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	policyDir, err := filepath.Abs(examplesPolicy)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := Request{
+		Settings: Settings{PolicyDir: policyDir, Timeout: time.Minute, MaxOutputBytes: DefaultMaxOutputBytes},
+		Dir:      filepath.Join(root, prodPath),
+		Environ:  []string{"ARGOCD_APP_SOURCE_PATH=" + prodPath, "ARGOCD_APP_NAME=payments-api-prod", "ARGOCD_APP_NAMESPACE=payments-prod"},
+	}
+	for b.Loop() {
+		var stdout, stderr bytes.Buffer
+		if code := Generate(context.Background(), req, &stdout, &stderr); code != ExitRendered {
+			b.Fatalf("exit %d: %s", code, stderr.String())
+		}
+	}
+}

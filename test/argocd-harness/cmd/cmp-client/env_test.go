@@ -29,7 +29,7 @@ func TestPluginEnv(t *testing.T) {
 		"KUBE_VERSION=1.31.0k3s1",
 		"KUBE_API_VERSIONS=v1,apps/v1",
 		"ARGOCD_ENV_POLICY=payments-api-prod",
-		`ARGOCD_APP_PARAMETERS=[{"name":"environment","string":"dev"},{"name":"values-files","array":["values-prod.yaml"]}]`,
+		`ARGOCD_APP_PARAMETERS=[{"name":"environment","string":"dev"},{"array":["values-prod.yaml"],"name":"values-files"}]`,
 		"PARAM_ENVIRONMENT=dev",
 		"PARAM_VALUES_FILES_0=values-prod.yaml",
 	} {
