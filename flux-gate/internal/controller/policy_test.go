@@ -43,11 +43,7 @@ func TestBrokenPolicyHoldsUntilFixed(t *testing.T) {
 // A policy change re-evaluates a held proposal: an exemption lets it through.
 func TestPolicyChangeReevaluates(t *testing.T) {
 	h := newHarness(t)
-	srv := gittest.NewHTTP(t, "", "")
-	f := h.newFleet(srv.URL("fleet.git"), nil, "payments-api")
-	h.setPolicy(basePolicy)
-	a := h.automation(f, "payments-api-prod", "payments-api")
-	h.gate("payments-api-prod", a.Name)
+	f, a := h.paymentsGate()
 
 	p := h.iacPush(f, a, map[string]string{
 		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", ""),

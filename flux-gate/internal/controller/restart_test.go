@@ -56,11 +56,7 @@ func TestRestartAfterPushBeforeStatus(t *testing.T) {
 // nothing: same refs, same status, no new promotion.
 func TestRestartAfterPromotionIsIdempotent(t *testing.T) {
 	h := newHarness(t)
-	srv := gittest.NewHTTP(t, "", "")
-	f := h.newFleet(srv.URL("fleet.git"), nil, "payments-api")
-	h.setPolicy(basePolicy)
-	a := h.automation(f, "payments-api-prod", "payments-api")
-	h.gate("payments-api-prod", a.Name)
+	f, a := h.paymentsGate()
 	p := h.iacPush(f, a, map[string]string{
 		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", digestB),
 	})

@@ -30,11 +30,7 @@ func (h *harness) requestedAt(a *imagev1.ImageUpdateAutomation) string {
 // promoted.
 func TestStaleAutomationProposalIsRebuilt(t *testing.T) {
 	h := newHarness(t)
-	srv := gittest.NewHTTP(t, "", "")
-	f := h.newFleet(srv.URL("fleet.git"), nil, "payments-api")
-	h.setPolicy(basePolicy)
-	a := h.automation(f, "payments-api-prod", "payments-api")
-	h.gate("payments-api-prod", a.Name)
+	f, a := h.paymentsGate()
 
 	// Held first (a mutable tag), so the target can move under it.
 	stale := h.iacPush(f, a, map[string]string{
@@ -66,11 +62,7 @@ func TestStaleAutomationProposalIsRebuilt(t *testing.T) {
 // deletes nothing.
 func TestDivergedProposalWithHumanCommitIsKept(t *testing.T) {
 	h := newHarness(t)
-	srv := gittest.NewHTTP(t, "", "")
-	f := h.newFleet(srv.URL("fleet.git"), nil, "payments-api")
-	h.setPolicy(basePolicy)
-	a := h.automation(f, "payments-api-prod", "payments-api")
-	h.gate("payments-api-prod", a.Name)
+	f, a := h.paymentsGate()
 
 	h.iacPush(f, a, map[string]string{
 		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", ""),
