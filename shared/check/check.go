@@ -57,7 +57,9 @@ var ErrNoPolicy = errors.New("no policy")
 
 // Run renders req.Path, classifies it, extracts its images and evaluates them.
 func Run(ctx context.Context, req Request) Outcome {
+	// Find the repository root once: Query and the renderer both need it.
 	root := RepoRoot(req)
+	req.RepoRoot = root
 	q, err := Query(req)
 	if err != nil {
 		return failed(policy.Classification{Environment: req.Query.Requested, Protected: true}, req.Policy, err)

@@ -6,12 +6,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 
 	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
+	"github.com/promotion-gate/promotion-gate/shared/extract"
 	"github.com/promotion-gate/promotion-gate/shared/policy"
+	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 const examples = "../../examples"
@@ -99,4 +102,34 @@ func TestRepoRoot(t *testing.T) {
 	q, err := check.Query(check.Request{Path: app})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(q.Path).To(Equal("apps/x"))
+}
+
+// A container image that also carries a Flux setter marker is one image, not two: flux-gate
+// passes both the parsed documents and the setter images of a changed file.
+func TestDocumentsCountsAMarkedImageOnce(t *testing.T) {
+	g := NewWithT(t)
+	const file = "apps/payments-api/overlays/prod/deployment.yaml"
+	data := []byte(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: payments-api}
+spec:
+  template:
+    spec:
+      containers:
+        - name: api
+          image: ghcr.io/example/payments-api:latest # {"$imagepolicy": "flux-system:payments-api-prod"}
+`)
+	docs, err := render.ParseDocuments(file, data, render.Limits{})
+	g.Expect(err).NotTo(HaveOccurred())
+	setters, err := extract.Setters(file, data)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(setters).To(HaveLen(1))
+
+	set := examplePolicy(t)
+	cls, err := check.Classify(set, policy.Query{Path: file}, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	res := check.Documents(context.Background(), set, cls, docs, setters, time.Time{})
+	g.Expect(res.Verdict).To(Equal(evaluate.Denied))
+	g.Expect(res.Images).To(HaveLen(1))
+	g.Expect(res.Images[0].Source.ImagePolicy).To(Equal("flux-system:payments-api-prod"))
 }

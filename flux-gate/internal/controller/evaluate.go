@@ -67,10 +67,10 @@ func (r *PromotionGateReconciler) evaluateProposal(ctx context.Context, sess *gi
 	}
 
 	type group struct {
-		cls    policy.Classification
-		docs   []render.Document
-		images []extract.Image
-		failed error
+		cls     policy.Classification
+		docs    []render.Document
+		setters []extract.Image
+		failed  error
 	}
 	groups := map[string]*group{}
 	var order []string
@@ -112,7 +112,7 @@ func (r *PromotionGateReconciler) evaluateProposal(ctx context.Context, sess *gi
 			continue
 		}
 		g.docs = append(g.docs, docs...)
-		g.images = extract.Merge(g.images, extract.Images(docs, set.ImageFields), setters)
+		g.setters = append(g.setters, setters...)
 	}
 
 	if len(order) == 0 {
@@ -132,9 +132,8 @@ func (r *PromotionGateReconciler) evaluateProposal(ctx context.Context, sess *gi
 			results = append(results, evaluate.Failure(g.cls, set.Revision, g.failed))
 			continue
 		}
-		// Documents and setter images are merged above so that a marked container
-		// image is checked once; check.Documents evaluates them.
-		results = append(results, check.Documents(ctx, set, g.cls, nil, g.images, r.now()))
+		// check.Documents counts a setter-marked container image once.
+		results = append(results, check.Documents(ctx, set, g.cls, g.docs, g.setters, r.now()))
 	}
 	return combine(results), files
 }
