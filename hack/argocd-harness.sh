@@ -26,7 +26,7 @@ build() { # name, package
 }
 
 if [[ ! -x "$dir/argocd-cmp-server" ]]; then
-  echo ">> first build of argocd-cmp-server takes about 6 minutes on 2 cores" >&2
+  echo ">> first build of argocd-cmp-server takes several minutes on 2 cores" >&2
   build argocd-cmp-server ./cmd/argocd-cmp-server
 fi
 

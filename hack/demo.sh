@@ -48,13 +48,13 @@ command -v git >/dev/null || { say "demo: git is not on the PATH: the demo's Git
 
 say "== Building what the demo needs (cached: a second run takes seconds)"
 if [[ ! -x "${KUBEBUILDER_ASSETS:-/nonexistent}/kube-apiserver" ]]; then
-  say ">> kube-apiserver and etcd (hack/envtest-assets.sh: cached; the first build takes about 6 minutes on 2 cores)"
+  say ">> kube-apiserver and etcd (hack/envtest-assets.sh: cached; the first build takes several minutes on 2 cores)"
   KUBEBUILDER_ASSETS=$(progress "kube-apiserver and etcd" -- bash hack/envtest-assets.sh)
 fi
 export KUBEBUILDER_ASSETS
 say "   KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
 if [[ ! -x "${PROMOTION_GATE_ARGOCD_BIN:-/nonexistent}/argocd-cmp-server" ]]; then
-  say ">> Argo CD's argocd-cmp-server and the repo-server stand-in (hack/argocd-harness.sh: cached; the first build takes about 6 minutes)"
+  say ">> Argo CD's argocd-cmp-server and the repo-server stand-in (hack/argocd-harness.sh: cached; the first build takes several minutes)"
   PROMOTION_GATE_ARGOCD_BIN=$(progress "argocd-cmp-server" -- bash hack/argocd-harness.sh)
 fi
 export PROMOTION_GATE_ARGOCD_BIN

@@ -20,7 +20,7 @@ minor=${KUBE_VERSION#v1.}   # 34.4
 staging_version="v0.${minor}"
 
 if [[ ! -x "$dir/kube-apiserver" ]]; then
-  echo ">> building kube-apiserver ${KUBE_VERSION} (first time only, about 5 minutes on 2 cores)" >&2
+  echo ">> building kube-apiserver ${KUBE_VERSION} (first time only: several minutes on 2 cores)" >&2
   mkdir -p "$work/apiserver"
   cd "$work/apiserver"
   go mod init envtest-apiserver >/dev/null 2>&1
