@@ -72,7 +72,7 @@ func BenchmarkRenderAndEvaluate5000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res := check.Documents(ctx, set, cls, out.Documents, nil, time.Time{})
+		res := check.Documents(ctx, set, cls, out.Documents, nil, time.Time{}, check.Verifiers{})
 		policyTime += time.Since(rendered)
 
 		// Every generated Deployment runs the pinned image in two containers.

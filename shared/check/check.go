@@ -38,6 +38,16 @@ type Request struct {
 	Render render.Options
 	// Now is the evaluation time, for exemption expiry; zero means time.Now().
 	Now time.Time
+	// Verifiers check signatures, attestations and plugins. Left zero, every rule that
+	// has such clauses fails closed with a finding that says no verifier is set up.
+	Verifiers Verifiers
+}
+
+// Verifiers are the checks that reach outside the process: the registry (signatures,
+// attestations) and external plugins.
+type Verifiers struct {
+	Images  evaluate.ImageVerifier
+	Plugins evaluate.PluginRunner
 }
 
 // Outcome is the result of one check.
@@ -87,17 +97,20 @@ func Run(ctx context.Context, req Request) Outcome {
 		return failed(cls, req.Policy, fmt.Errorf("render %s: %w", req.Path, err))
 	}
 	out := Outcome{Rendered: rendered}
-	out.Result = Documents(ctx, req.Policy, cls, rendered.Documents, nil, req.Now)
+	out.Result = Documents(ctx, req.Policy, cls, rendered.Documents, nil, req.Now, req.Verifiers)
 	return out
 }
 
 // Documents evaluates documents that are already parsed, plus images found elsewhere
 // (for example through Flux setter markers). It is what flux-gate calls for the files a
 // proposal changed.
-func Documents(ctx context.Context, set *policy.Set, cls policy.Classification, docs []render.Document, extra []extract.Image, now time.Time) evaluate.Result {
+func Documents(ctx context.Context, set *policy.Set, cls policy.Classification, docs []render.Document, extra []extract.Image, now time.Time, v Verifiers) evaluate.Result {
 	// The same field can be both a workload image and a setter-marked one: count it once.
 	images := extract.Merge(extract.Images(docs, set.ImageFields), extra)
-	return evaluate.Evaluate(ctx, evaluate.Request{Policy: set, Environment: cls, Images: images, Now: now})
+	return evaluate.Evaluate(ctx, evaluate.Request{
+		Policy: set, Environment: cls, Images: images, Now: now,
+		Verifier: v.Images, Plugins: v.Plugins,
+	})
 }
 
 // Classify classifies an application path, every trailing part of it, and each Helm

@@ -128,7 +128,7 @@ spec:
 	set := examplePolicy(t)
 	cls, err := check.Classify(set, policy.Query{Path: file}, nil)
 	g.Expect(err).NotTo(HaveOccurred())
-	res := check.Documents(context.Background(), set, cls, docs, setters, time.Time{})
+	res := check.Documents(context.Background(), set, cls, docs, setters, time.Time{}, check.Verifiers{})
 	g.Expect(res.Verdict).To(Equal(evaluate.Denied))
 	g.Expect(res.Images).To(HaveLen(1))
 	g.Expect(res.Images[0].Source.ImagePolicy).To(Equal("flux-system:payments-api-prod"))

@@ -28,7 +28,8 @@ type checker interface {
 }
 
 // checkers are the clauses every rule is checked for, in this order.
-var checkers = []checker{requireDigest{}, denyTags{}, allowedRegistries{}, tagPattern{}}
+var checkers = []checker{requireDigest{}, denyTags{}, allowedRegistries{}, tagPattern{},
+	signatures{}, attestations{}, plugins{}}
 
 // checkValidImageReference is the clause name of RuleValidImageReference findings.
 const checkValidImageReference = "validImageReference"
@@ -56,6 +57,9 @@ type exemption struct {
 type subject struct {
 	img *extract.Image
 	ref imageref.Ref
+	// eval is the evaluation the image belongs to: its environment, policy revision,
+	// time and the verifiers that reach outside the process.
+	eval *evaluation
 }
 
 // violation is what a checker reports; the evaluator adds rule, image and provenance.

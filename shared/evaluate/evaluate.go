@@ -38,7 +38,10 @@ func Evaluate(ctx context.Context, req Request) Result {
 	if err != nil {
 		return Failure(cls, req.Policy.Revision, err)
 	}
-	e := evaluation{protected: cls.Protected, notices: map[string]bool{}}
+	e := evaluation{
+		protected: cls.Protected, notices: map[string]bool{},
+		cls: cls, revision: req.Policy.Revision, now: now, verifier: req.Verifier, plugins: req.Plugins,
+	}
 	for i := range req.Images {
 		if i%ctxEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -136,6 +139,11 @@ func effective(e policy.Enforcement, protected bool) policy.Enforcement {
 // evaluation collects the findings of one Evaluate call.
 type evaluation struct {
 	protected bool
+	cls       policy.Classification
+	revision  string
+	now       time.Time
+	verifier  ImageVerifier
+	plugins   PluginRunner
 	findings  []Finding
 	exempted  []Finding
 	notices   map[string]bool
@@ -156,7 +164,7 @@ func (e *evaluation) image(ctx context.Context, img *extract.Image, rules []*rul
 		})
 		return
 	}
-	s := subject{img: img, ref: ref}
+	s := subject{img: img, ref: ref, eval: e}
 	var names []string // exemption spellings, computed on the first finding only
 	for _, r := range rules {
 		for _, c := range checkers {

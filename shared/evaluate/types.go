@@ -39,6 +39,11 @@ type Request struct {
 	Images []extract.Image
 	// Now is the time exemptions expire against; zero means time.Now().
 	Now time.Time
+	// Verifier checks signatures and attestations at the registry. Nil makes every rule
+	// that has them fail closed with a finding that says so.
+	Verifier ImageVerifier
+	// Plugins runs the rules' external plugin checks. Nil fails such rules closed.
+	Plugins PluginRunner
 }
 
 // Finding is one violation: one clause of one rule broken by one image.

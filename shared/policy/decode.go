@@ -119,6 +119,19 @@ var objectNames = map[reflect.Type]string{
 	reflect.TypeFor[Rule]():        "rule",
 	reflect.TypeFor[ImageField]():  "imageField",
 	reflect.TypeFor[Exemption]():   "exemption",
+
+	reflect.TypeFor[Signatures]():           "signatures",
+	reflect.TypeFor[Authority]():            "authority",
+	reflect.TypeFor[Keyless]():              "keyless",
+	reflect.TypeFor[Material]():             "key material",
+	reflect.TypeFor[ObjectKeyRef]():         "reference",
+	reflect.TypeFor[Attestation]():          "attestation",
+	reflect.TypeFor[SLSAProvenance]():       "slsaProvenance",
+	reflect.TypeFor[VulnerabilityScan]():    "vulnerabilityScan",
+	reflect.TypeFor[IgnoredVulnerability](): "ignored vulnerability",
+	reflect.TypeFor[Plugin]():               "plugin",
+	reflect.TypeFor[CommitSignatures]():     "commitSignatures",
+	reflect.TypeFor[CommitKey]():            "commit key",
 }
 
 type walkKey struct {
@@ -174,6 +187,13 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) error {
 			if err := w.walk(n.Content[i+1], t.Elem(), path+"."+n.Content[i].Value); err != nil {
 				return err
 			}
+		}
+		return nil
+	case reflect.Pointer:
+		return w.walk(n, t.Elem(), path)
+	case reflect.Int:
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+			return wrongShape(n, path, "a whole number")
 		}
 		return nil
 	case reflect.Bool:

@@ -78,6 +78,17 @@ type Rule struct {
 	DenyTags          []string    `json:"denyTags,omitempty" yaml:"denyTags,omitempty"`
 	AllowedRegistries []string    `json:"allowedRegistries,omitempty" yaml:"allowedRegistries,omitempty"`
 	TagPattern        string      `json:"tagPattern,omitempty" yaml:"tagPattern,omitempty"`
+
+	// Signatures requires each image to be signed by the listed authorities.
+	Signatures *Signatures `json:"signatures,omitempty" yaml:"signatures,omitempty"`
+	// Attestations requires each image to carry signed in-toto statements about it.
+	Attestations []Attestation `json:"attestations,omitempty" yaml:"attestations,omitempty"`
+	// Plugins are external checks run for each image.
+	Plugins []Plugin `json:"plugins,omitempty" yaml:"plugins,omitempty"`
+	// CommitSignatures requires the promoted commit to be signed (flux-gate).
+	CommitSignatures *CommitSignatures `json:"commitSignatures,omitempty" yaml:"commitSignatures,omitempty"`
+	// ChangeScope limits what a promotion may change (flux-gate, and the CLI's --base).
+	ChangeScope ChangeScope `json:"changeScope,omitempty" yaml:"changeScope,omitempty"`
 }
 
 // ImageField names an extra place where images live in a custom resource.

@@ -66,8 +66,12 @@ func validateDocument(d *document) error {
 				return fail(p+".tagPattern", "invalid regular expression %q: %s", r.TagPattern, regexpProblem(err))
 			}
 		}
-		if !r.RequireDigest && len(r.DenyTags) == 0 && len(r.AllowedRegistries) == 0 && r.TagPattern == "" {
-			return fail(p, "rule %q checks nothing; set requireDigest, denyTags, allowedRegistries or tagPattern", r.Name)
+		if err := validateSupplyChain(fail, p, r); err != nil {
+			return err
+		}
+		if !checksSomething(r) {
+			return fail(p, "rule %q checks nothing; set requireDigest, denyTags, allowedRegistries, tagPattern, "+
+				"signatures, attestations, plugins, commitSignatures or changeScope", r.Name)
 		}
 	}
 	for i, f := range d.Spec.ImageFields {
@@ -188,4 +192,12 @@ func sortedNames(set map[string]bool) string {
 		return "none"
 	}
 	return strings.Join(slices.Sorted(maps.Keys(set)), ", ")
+}
+
+// checksSomething reports whether a rule has at least one clause: a rule without one
+// would pass everything while looking like protection.
+func checksSomething(r Rule) bool {
+	return r.RequireDigest || len(r.DenyTags) > 0 || len(r.AllowedRegistries) > 0 || r.TagPattern != "" ||
+		r.Signatures != nil || len(r.Attestations) > 0 || len(r.Plugins) > 0 ||
+		r.CommitSignatures != nil || r.ChangeScope != ""
 }

@@ -40,7 +40,7 @@ func TestParseValidationErrors(t *testing.T) {
 		{"invalid tagPattern", "  rules:\n    - name: a\n      requireDigest: true\n    - name: b\n      tagPattern: \"(\"\n",
 			"line 9: spec.rules[1].tagPattern: invalid regular expression \"(\": missing closing ): \"(\""},
 		{"rule checks nothing", "  rules:\n    - name: r\n      enforcement: warn\n",
-			`line 6: spec.rules[0]: rule "r" checks nothing; set requireDigest, denyTags, allowedRegistries or tagPattern`},
+			`line 6: spec.rules[0]: rule "r" checks nothing; set requireDigest, denyTags, allowedRegistries, tagPattern, signatures`},
 		{"rule names unknown environment", env + "  rules:\n    - {name: r, requireDigest: true, environments: [prod, prd]}\n",
 			`line 8: spec.rules[0].environments[1]: rule "r" names environment "prd", which no policy document defines; known environments: prod`},
 		{"imageField without kind", "  imageFields:\n    - {path: spec.image}\n", `spec.imageFields[0].kind: an image field needs the kind`},

@@ -123,7 +123,7 @@ func (r *PromotionGateReconciler) evaluateProposal(ctx context.Context, sess *gi
 		if err != nil {
 			return evaluate.Failure(closed, set.Revision, fmt.Errorf("%w: %w", errPolicyInvalid, err)), files
 		}
-		return check.Documents(ctx, set, cls, nil, nil, r.now()), files
+		return check.Documents(ctx, set, cls, nil, nil, r.now(), check.Verifiers{}), files
 	}
 	var results []evaluate.Result
 	for _, key := range order {
@@ -133,7 +133,7 @@ func (r *PromotionGateReconciler) evaluateProposal(ctx context.Context, sess *gi
 			continue
 		}
 		// check.Documents counts a setter-marked container image once.
-		results = append(results, check.Documents(ctx, set, g.cls, g.docs, g.setters, r.now()))
+		results = append(results, check.Documents(ctx, set, g.cls, g.docs, g.setters, r.now(), check.Verifiers{}))
 	}
 	return combine(results), files
 }
