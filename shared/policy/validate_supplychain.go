@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"maps"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -12,9 +13,8 @@ import (
 
 var (
 	sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	dayCount  = regexp.MustCompile(`^[0-9]+d$`)
 	// severities are the vulnerability severities thresholds may name.
-	severities = map[string]bool{"critical": true, "high": true, "medium": true, "low": true, "unknown": true}
+	severities = map[string]bool{"critical": true, "high": true, "medium": true, "low": true, "none": true, "unknown": true}
 )
 
 type failFunc func(path, format string, args ...any) error
@@ -205,7 +205,7 @@ func validateAttestation(fail failFunc, p string, a Attestation, signatures bool
 		for _, sev := range slices.Sorted(maps.Keys(v.Thresholds)) {
 			n := v.Thresholds[sev]
 			if !severities[sev] {
-				return fail(vp+".thresholds."+sev, "%q is not a severity; use critical, high, medium, low or unknown", sev)
+				return fail(vp+".thresholds."+sev, "%q is not a severity; use critical, high, medium, low, none or unknown", sev)
 			}
 			if n < 0 {
 				return fail(vp+".thresholds."+sev, "a threshold is the most vulnerabilities allowed: 0 or more")
@@ -246,21 +246,30 @@ func validatePlugin(fail failFunc, p string, pl Plugin) error {
 	return nil
 }
 
-// ParseMaxAge reads an age as a Go duration ("168h") or a number of days ("7d").
+// ParseMaxAge reads a scan's maximum age: a Go duration ("168h", "36h30m") or a whole
+// number of days ("7d"). Empty means no limit and returns 0. A limit must be positive.
 func ParseMaxAge(s string) (time.Duration, error) {
-	if dayCount.MatchString(s) {
-		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
-		if err != nil || n < 1 || n > 100000 {
-			return 0, fmt.Errorf("age %q: write between 1 and 100000 days", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
+	if s == "" {
+		return 0, nil
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("age %q: %w", s, err)
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseInt(days, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("maxAge %q: write a whole number of days (\"7d\") or a Go duration (\"168h\")", s)
+		}
+		if n < 1 || n > int64(math.MaxInt64/(24*time.Hour)) {
+			return 0, fmt.Errorf("maxAge %q must be between 1d and 106751d; leave it empty to accept scans of any age", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("maxAge %q: write a whole number of days (\"7d\") or a Go duration (\"168h\"): %w", s, err)
+		}
 	}
 	if d <= 0 {
-		return 0, fmt.Errorf("age %q: must be positive", s)
+		return 0, fmt.Errorf("maxAge %q must be positive; leave it empty to accept scans of any age", s)
 	}
 	return d, nil
 }

@@ -131,17 +131,36 @@ func TestParseSupplyChainErrors(t *testing.T) {
 
 func TestParseMaxAge(t *testing.T) {
 	tests := []struct {
-		in   string
-		want time.Duration
-		ok   bool
+		in      string
+		want    time.Duration
+		wantErr bool
 	}{
-		{"168h", 168 * time.Hour, true}, {"7d", 7 * 24 * time.Hour, true}, {"90m", 90 * time.Minute, true},
-		{"0d", 0, false}, {"-1h", 0, false}, {"d", 0, false}, {"1w", 0, false}, {"999999999d", 0, false},
+		{"", 0, false},
+		{"7d", 7 * 24 * time.Hour, false},
+		{"1d", 24 * time.Hour, false},
+		{"168h", 168 * time.Hour, false},
+		{"36h30m", 36*time.Hour + 30*time.Minute, false},
+		{"0d", 0, true},
+		{"0s", 0, true},
+		{"-1h", 0, true},
+		{"-2d", 0, true},
+		{"1.5d", 0, true},
+		{"d", 0, true},
+		{"7 days", 0, true},
+		{"1w", 0, true},
+		{"106752d", 0, true}, // beyond time.Duration
+		{"-9223372036854775807d", 0, true},
 	}
 	for _, tt := range tests {
-		got, err := ParseMaxAge(tt.in)
-		if tt.ok != (err == nil) || got != tt.want {
-			t.Errorf("ParseMaxAge(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
-		}
+		t.Run(tt.in, func(t *testing.T) {
+			g := NewWithT(t)
+			got, err := ParseMaxAge(tt.in)
+			if tt.wantErr {
+				g.Expect(err).To(MatchError(ContainSubstring(tt.in)))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(got).To(Equal(tt.want))
+		})
 	}
 }
