@@ -49,7 +49,7 @@ func settings(t *testing.T) Settings {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Settings{PolicyDir: abs, Timeout: time.Minute, MaxOutputBytes: DefaultMaxOutputBytes}
+	return Settings{PolicyDir: abs, Timeout: time.Minute, MaxOutputBytes: DefaultMaxOutputBytes, RegistryTimeout: DefaultRegistryTimeout}
 }
 
 func generate(t *testing.T, root, path string, s Settings, environ ...string) (int, string, string) {
@@ -225,7 +225,7 @@ func BenchmarkGenerate(b *testing.B) {
 		b.Fatal(err)
 	}
 	req := Request{
-		Settings: Settings{PolicyDir: policyDir, Timeout: time.Minute, MaxOutputBytes: DefaultMaxOutputBytes},
+		Settings: Settings{PolicyDir: policyDir, Timeout: time.Minute, MaxOutputBytes: DefaultMaxOutputBytes, RegistryTimeout: DefaultRegistryTimeout},
 		Dir:      filepath.Join(root, prodPath),
 		Environ:  []string{"ARGOCD_APP_SOURCE_PATH=" + prodPath, "ARGOCD_APP_NAME=payments-api-prod", "ARGOCD_APP_NAMESPACE=payments-prod"},
 	}

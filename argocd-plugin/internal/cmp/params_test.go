@@ -92,6 +92,8 @@ func TestParseParams(t *testing.T) {
 }
 
 func TestSettingsFromEnv(t *testing.T) {
+	defaults := Settings{PolicyDir: DefaultPolicyDir, Timeout: DefaultTimeout, MaxOutputBytes: DefaultMaxOutputBytes,
+		TrustDir: DefaultTrustDir, RegistryTimeout: DefaultRegistryTimeout}
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -100,20 +102,25 @@ func TestSettingsFromEnv(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: Settings{PolicyDir: DefaultPolicyDir, Timeout: DefaultTimeout, MaxOutputBytes: DefaultMaxOutputBytes},
+			want: defaults,
 		},
 		{
 			name: "sidecar overrides",
-			env:  map[string]string{EnvPolicyDir: "/policy", EnvTimeout: "20s", EnvMaxOutputBytes: "1024"},
-			want: Settings{PolicyDir: "/policy", Timeout: 20 * time.Second, MaxOutputBytes: 1024},
+			env: map[string]string{EnvPolicyDir: "/policy", EnvTimeout: "20s", EnvMaxOutputBytes: "1024",
+				EnvTrustDir: "/trust", EnvRegistryTimeout: "3s", EnvDockerConfig: "/docker"},
+			want: Settings{PolicyDir: "/policy", Timeout: 20 * time.Second, MaxOutputBytes: 1024,
+				TrustDir: "/trust", RegistryTimeout: 3 * time.Second, DockerConfig: "/docker"},
 		},
 		{
 			name: "application-controlled names change nothing",
-			env:  map[string]string{"ARGOCD_ENV_" + EnvPolicyDir: "/tmp/empty", "PARAM_TIMEOUT": "1h"},
-			want: Settings{PolicyDir: DefaultPolicyDir, Timeout: DefaultTimeout, MaxOutputBytes: DefaultMaxOutputBytes},
+			env: map[string]string{"ARGOCD_ENV_" + EnvPolicyDir: "/tmp/empty", "PARAM_TIMEOUT": "1h",
+				"ARGOCD_ENV_" + EnvTrustDir: "/tmp/keys", "ARGOCD_ENV_" + EnvDockerConfig: "/tmp/docker"},
+			want: defaults,
 		},
 		{name: "bad timeout", env: map[string]string{EnvTimeout: "soon"}, wantErr: EnvTimeout},
 		{name: "zero timeout", env: map[string]string{EnvTimeout: "0s"}, wantErr: "must be positive"},
+		{name: "bad registry timeout", env: map[string]string{EnvRegistryTimeout: "1 minute"}, wantErr: EnvRegistryTimeout},
+		{name: "zero registry timeout", env: map[string]string{EnvRegistryTimeout: "0s"}, wantErr: "must be positive"},
 		{name: "bad size", env: map[string]string{EnvMaxOutputBytes: "64Mi"}, wantErr: EnvMaxOutputBytes},
 		{name: "negative size", env: map[string]string{EnvMaxOutputBytes: "-1"}, wantErr: "must be positive"},
 	}

@@ -14,6 +14,14 @@ const (
 	EnvPolicyDir      = "PROMOTION_GATE_POLICY_DIR"
 	EnvTimeout        = "PROMOTION_GATE_TIMEOUT"
 	EnvMaxOutputBytes = "PROMOTION_GATE_MAX_OUTPUT_BYTES"
+	// EnvTrustDir is where projected Secrets and ConfigMaps with keys and trusted roots
+	// are mounted: a policy's secretRef/configMapRef reads <dir>/<name>/<key>.
+	EnvTrustDir = "PROMOTION_GATE_TRUST_DIR"
+	// EnvRegistryTimeout bounds each registry call of the signature checks.
+	EnvRegistryTimeout = "PROMOTION_GATE_REGISTRY_TIMEOUT"
+	// EnvDockerConfig is the standard variable naming the directory of the docker
+	// config.json with registry credentials (a mounted pull secret).
+	EnvDockerConfig = "DOCKER_CONFIG"
 
 	// DefaultPolicyDir is where the chart projects the policy ConfigMaps.
 	DefaultPolicyDir = "/etc/promotion-gate/policy"
@@ -23,6 +31,11 @@ const (
 	// DefaultMaxOutputBytes stays well under the 100 MiB gRPC message limit of the
 	// repo-server and the CMP server.
 	DefaultMaxOutputBytes int64 = 64 << 20
+	// DefaultTrustDir is where the documented sidecar mounts trust material.
+	DefaultTrustDir = "/etc/promotion-gate/trust"
+	// DefaultRegistryTimeout leaves room for several registry calls per image inside
+	// the render's own time limit.
+	DefaultRegistryTimeout = 10 * time.Second
 )
 
 // Settings are the sidecar's own settings: where the policy is and how much work one
@@ -31,14 +44,31 @@ type Settings struct {
 	PolicyDir      string
 	Timeout        time.Duration
 	MaxOutputBytes int64
+	// TrustDir holds key material the policy references; RegistryTimeout bounds each
+	// registry call; DockerConfig is the directory of config.json ("" = none mounted).
+	TrustDir        string
+	RegistryTimeout time.Duration
+	DockerConfig    string
 }
 
 // SettingsFromEnv reads the sidecar settings through getenv (os.Getenv in the binary),
 // with defaults for what is unset.
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
-	s := Settings{PolicyDir: DefaultPolicyDir, Timeout: DefaultTimeout, MaxOutputBytes: DefaultMaxOutputBytes}
+	s := Settings{PolicyDir: DefaultPolicyDir, Timeout: DefaultTimeout, MaxOutputBytes: DefaultMaxOutputBytes,
+		TrustDir: DefaultTrustDir, RegistryTimeout: DefaultRegistryTimeout}
 	if v := strings.TrimSpace(getenv(EnvPolicyDir)); v != "" {
 		s.PolicyDir = v
+	}
+	if v := strings.TrimSpace(getenv(EnvTrustDir)); v != "" {
+		s.TrustDir = v
+	}
+	s.DockerConfig = strings.TrimSpace(getenv(EnvDockerConfig))
+	if v := strings.TrimSpace(getenv(EnvRegistryTimeout)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return Settings{}, fmt.Errorf("%s=%q on the sidecar: want a duration such as 10s: %w", EnvRegistryTimeout, v, err)
+		}
+		s.RegistryTimeout = d
 	}
 	if v := strings.TrimSpace(getenv(EnvTimeout)); v != "" {
 		d, err := time.ParseDuration(v)
@@ -64,6 +94,9 @@ func (s Settings) Validate() error {
 	}
 	if s.Timeout <= 0 {
 		return fmt.Errorf("timeout %s must be positive (%s on the sidecar)", s.Timeout, EnvTimeout)
+	}
+	if s.RegistryTimeout <= 0 {
+		return fmt.Errorf("registry timeout %s must be positive (%s on the sidecar)", s.RegistryTimeout, EnvRegistryTimeout)
 	}
 	if s.MaxOutputBytes <= 0 {
 		return fmt.Errorf("output limit %d must be positive (%s on the sidecar)", s.MaxOutputBytes, EnvMaxOutputBytes)

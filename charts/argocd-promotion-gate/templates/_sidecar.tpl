@@ -14,6 +14,14 @@ repoServer:
           value: /etc/promotion-gate/policy
         - name: PROMOTION_GATE_TIMEOUT
           value: {{ .Values.sidecar.timeout | quote }}
+        - name: PROMOTION_GATE_TRUST_DIR
+          value: /etc/promotion-gate/trust
+        - name: PROMOTION_GATE_REGISTRY_TIMEOUT
+          value: {{ .Values.sidecar.registryTimeout | quote }}
+        {{- if .Values.sidecar.registryCredentialsSecret }}
+        - name: DOCKER_CONFIG
+          value: /etc/promotion-gate/docker
+        {{- end }}
       securityContext:
         runAsNonRoot: true
         runAsUser: 999
@@ -38,6 +46,21 @@ repoServer:
           readOnly: true
         - name: promotion-gate-tmp
           mountPath: /tmp
+        {{- range $i, $name := .Values.sidecar.trust.secrets }}
+        - name: promotion-gate-trust-secret-{{ $i }}
+          mountPath: /etc/promotion-gate/trust/{{ $name }}
+          readOnly: true
+        {{- end }}
+        {{- range $i, $name := .Values.sidecar.trust.configMaps }}
+        - name: promotion-gate-trust-configmap-{{ $i }}
+          mountPath: /etc/promotion-gate/trust/{{ $name }}
+          readOnly: true
+        {{- end }}
+        {{- if .Values.sidecar.registryCredentialsSecret }}
+        - name: promotion-gate-docker
+          mountPath: /etc/promotion-gate/docker
+          readOnly: true
+        {{- end }}
   volumes:
     - name: promotion-gate-plugin
       configMap:
@@ -58,4 +81,22 @@ repoServer:
     - name: promotion-gate-tmp
       emptyDir:
         sizeLimit: {{ .Values.sidecar.tmpSizeLimit }}
+    {{- range $i, $name := .Values.sidecar.trust.secrets }}
+    - name: promotion-gate-trust-secret-{{ $i }}
+      secret:
+        secretName: {{ $name }}
+    {{- end }}
+    {{- range $i, $name := .Values.sidecar.trust.configMaps }}
+    - name: promotion-gate-trust-configmap-{{ $i }}
+      configMap:
+        name: {{ $name }}
+    {{- end }}
+    {{- with .Values.sidecar.registryCredentialsSecret }}
+    - name: promotion-gate-docker
+      secret:
+        secretName: {{ . }}
+        items:
+          - key: .dockerconfigjson
+            path: config.json
+    {{- end }}
 {{- end }}
