@@ -26,6 +26,7 @@ help: ## list the targets
 build: ## build the binaries into ./bin
 	@mkdir -p $(BIN)
 	cd shared && go build -o $(BIN)/promotion-gate ./cmd/promotion-gate
+	cd shared && go build -o $(BIN)/promotion-gate-scan-report ./cmd/promotion-gate-scan-report
 
 .PHONY: envtest-assets
 envtest-assets: ## build kube-apiserver and etcd (cached) and print KUBEBUILDER_ASSETS
@@ -72,8 +73,9 @@ e2e: ## the tests against real parts only: envtest, gittestserver, argocd-cmp-se
 	(cd test && go test $(GO_TEST_FLAGS) ./...)
 
 .PHONY: generate
-generate: ## regenerate deepcopy, CRDs (ours and Flux's for tests) and the charts' copies
+generate: ## regenerate deepcopy, CRDs (ours and Flux's for tests), the plugin protocol and the charts' copies
 	bash hack/flux-generate.sh
+	bash hack/plugin-proto.sh
 	bash hack/charts-sync.sh
 
 .PHONY: bench-cmp
