@@ -35,6 +35,11 @@ type Authority struct {
 	Name    string    `json:"name" yaml:"name"`
 	Key     *Material `json:"key,omitempty" yaml:"key,omitempty"`
 	Keyless *Keyless  `json:"keyless,omitempty" yaml:"keyless,omitempty"`
+	// TrustedRoot is a Sigstore trusted_root.json: the transparency logs (and, for
+	// keyless, the certificate authorities and timestamp authorities) that vouch for this
+	// authority's signatures. It is given explicitly so verification works offline.
+	// Required for keyless, and for a key unless transparencyLog is "ignore".
+	TrustedRoot *Material `json:"trustedRoot,omitempty" yaml:"trustedRoot,omitempty"`
 }
 
 // Keyless trusts certificates issued for an OIDC identity. Issuer and Subject match
@@ -44,9 +49,6 @@ type Keyless struct {
 	IssuerRegExp  string `json:"issuerRegExp,omitempty" yaml:"issuerRegExp,omitempty"`
 	Subject       string `json:"subject,omitempty" yaml:"subject,omitempty"`
 	SubjectRegExp string `json:"subjectRegExp,omitempty" yaml:"subjectRegExp,omitempty"`
-	// TrustedRoot is a Sigstore trusted_root.json (CA certificates, transparency-log and
-	// timestamp keys). It is given explicitly so verification works offline.
-	TrustedRoot Material `json:"trustedRoot" yaml:"trustedRoot"`
 }
 
 // Material is key or trust material, given in exactly one way: inline Data, a File,

@@ -29,7 +29,7 @@ func validateSupplyChain(fail failFunc, p string, r Rule) error {
 		}
 		for i, a := range s.Authorities {
 			ap := fmt.Sprintf("%s.signatures.authorities[%d]", p, i)
-			if err := validateAuthority(fail, ap, a); err != nil {
+			if err := validateAuthority(fail, ap, a, s.TransparencyLog != TlogIgnore); err != nil {
 				return err
 			}
 			if authorities[a.Name] {
@@ -97,15 +97,27 @@ func validateSupplyChain(fail failFunc, p string, r Rule) error {
 	return nil
 }
 
-func validateAuthority(fail failFunc, p string, a Authority) error {
+func validateAuthority(fail failFunc, p string, a Authority, tlog bool) error {
 	if !ruleName.MatchString(a.Name) {
 		return fail(p+".name", "%q is not a valid authority name; use letters, digits and '-', '_', '.' or '/' inside", a.Name)
 	}
 	if (a.Key == nil) == (a.Keyless == nil) {
 		return fail(p, "authority %q: set exactly one of key and keyless", a.Name)
 	}
+	if a.TrustedRoot != nil {
+		if err := validateMaterial(fail, p+".trustedRoot", *a.TrustedRoot); err != nil {
+			return err
+		}
+	}
 	if a.Key != nil {
+		if tlog && a.TrustedRoot == nil {
+			return fail(p, "authority %q: its signatures must be in the transparency log, so give trustedRoot "+
+				"(a Sigstore trusted_root.json with the log's key), or set signatures.transparencyLog: ignore for a key that signs offline", a.Name)
+		}
 		return validateMaterial(fail, p+".key", *a.Key)
+	}
+	if a.TrustedRoot == nil {
+		return fail(p, "authority %q: keyless signatures need trustedRoot (a Sigstore trusted_root.json with the CA and the log's key)", a.Name)
 	}
 	k := a.Keyless
 	if (k.Issuer == "") == (k.IssuerRegExp == "") {
@@ -122,7 +134,7 @@ func validateAuthority(fail failFunc, p string, a Authority) error {
 			return fail(p+".keyless."+f.field, "invalid regular expression %q: %s", f.re, regexpProblem(err))
 		}
 	}
-	return validateMaterial(fail, p+".keyless.trustedRoot", k.TrustedRoot)
+	return nil
 }
 
 func validateMaterial(fail failFunc, p string, m Material) error {

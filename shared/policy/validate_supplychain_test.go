@@ -16,11 +16,12 @@ const supplyChainRule = `  rules:
         authorities:
           - name: release-key
             key: {file: keys/cosign.pub}
+            trustedRoot: {configMapRef: {name: sigstore-root, key: trusted_root.json}}
           - name: ci
             keyless:
               issuer: https://token.actions.githubusercontent.com
               subjectRegExp: '^https://github\.com/example/.+@refs/tags/v.+$'
-              trustedRoot: {configMapRef: {name: sigstore-root, key: trusted_root.json}}
+            trustedRoot: {configMapRef: {name: sigstore-root, key: trusted_root.json}}
       attestations:
         - name: provenance
           authorities: [ci]
@@ -52,7 +53,7 @@ func TestParseSupplyChainRule(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	r := set.Rules[0]
 	g.Expect(r.Signatures.Count).To(Equal("all"))
-	g.Expect(r.Signatures.Authorities[1].Keyless.TrustedRoot.ConfigMapRef.Key).To(Equal("trusted_root.json"))
+	g.Expect(r.Signatures.Authorities[1].TrustedRoot.ConfigMapRef.Key).To(Equal("trusted_root.json"))
 	g.Expect(r.Attestations[1].VulnerabilityScan.Thresholds).To(Equal(map[string]int{"critical": 0, "high": 2}))
 	g.Expect(r.Plugins[0].Parameters).To(HaveKeyWithValue("severity", "high"))
 	g.Expect(r.CommitSignatures.Keys[1].SSH.Data).To(HavePrefix("ssh-ed25519 "))
@@ -66,31 +67,35 @@ func TestParseSupplyChainRule(t *testing.T) {
 
 func TestParseSupplyChainErrors(t *testing.T) {
 	rule := func(body string) string { return "  rules:\n    - name: r\n" + body }
-	key := "      signatures:\n        authorities:\n          - {name: k, key: {data: x}}\n"
+	key := "      signatures:\n        transparencyLog: ignore\n        authorities:\n          - {name: k, key: {data: x}}\n"
 	tests := []struct{ name, spec, want string }{
 		{"signatures without authorities", rule("      signatures: {count: \"1\"}\n"),
 			`spec.rules[0].signatures.authorities: signatures need at least one authority`},
-		{"authority with key and keyless", rule("      signatures:\n        authorities:\n          - {name: a, key: {data: x}, keyless: {issuer: i, subject: s, trustedRoot: {data: r}}}\n"),
+		{"authority with key and keyless", rule("      signatures:\n        authorities:\n          - {name: a, key: {data: x}, keyless: {issuer: i, subject: s}, trustedRoot: {data: r}}\n"),
 			`spec.rules[0].signatures.authorities[0]: authority "a": set exactly one of key and keyless`},
 		{"authority with neither", rule("      signatures:\n        authorities:\n          - {name: a}\n"),
 			`set exactly one of key and keyless`},
-		{"key material twice", rule("      signatures:\n        authorities:\n          - {name: a, key: {data: x, file: y}}\n"),
+		{"key material twice", rule("      signatures:\n        transparencyLog: ignore\n        authorities:\n          - {name: a, key: {data: x, file: y}}\n"),
 			`spec.rules[0].signatures.authorities[0].key: set exactly one of data, file, secretRef and configMapRef`},
-		{"reference without key", rule("      signatures:\n        authorities:\n          - {name: a, key: {secretRef: {name: s}}}\n"),
+		{"reference without key", rule("      signatures:\n        transparencyLog: ignore\n        authorities:\n          - {name: a, key: {secretRef: {name: s}}}\n"),
 			`key.secretRef: a reference needs the object's name and the key inside it`},
-		{"reference leaving the trust dir", rule("      signatures:\n        authorities:\n          - {name: a, key: {configMapRef: {name: \"..\", key: k}}}\n"),
+		{"reference leaving the trust dir", rule("      signatures:\n        transparencyLog: ignore\n        authorities:\n          - {name: a, key: {configMapRef: {name: \"..\", key: k}}}\n"),
 			`is not an object name and key`},
-		{"keyless without subject", rule("      signatures:\n        authorities:\n          - {name: a, keyless: {issuer: i, trustedRoot: {data: r}}}\n"),
+		{"keyless without subject", rule("      signatures:\n        authorities:\n          - {name: a, keyless: {issuer: i}, trustedRoot: {data: r}}\n"),
 			`set exactly one of subject and subjectRegExp`},
-		{"keyless bad regexp", rule("      signatures:\n        authorities:\n          - {name: a, keyless: {issuer: i, subjectRegExp: \"(\", trustedRoot: {data: r}}}\n"),
+		{"keyless bad regexp", rule("      signatures:\n        authorities:\n          - {name: a, keyless: {issuer: i, subjectRegExp: \"(\"}, trustedRoot: {data: r}}\n"),
 			`keyless.subjectRegExp: invalid regular expression "("`},
 		{"keyless without trusted root", rule("      signatures:\n        authorities:\n          - {name: a, keyless: {issuer: i, subject: s}}\n"),
-			`keyless.trustedRoot: set exactly one of data, file`},
-		{"duplicate authority", rule("      signatures:\n        authorities:\n          - {name: a, key: {data: x}}\n          - {name: a, key: {data: y}}\n"),
+			`authority "a": keyless signatures need trustedRoot`},
+		{"logged key without trusted root", rule("      signatures:\n        authorities:\n          - {name: a, key: {data: x}}\n"),
+			`authority "a": its signatures must be in the transparency log, so give trustedRoot`},
+		{"trusted root material twice", rule("      signatures:\n        authorities:\n          - {name: a, key: {data: x}, trustedRoot: {data: r, file: f}}\n"),
+			`authorities[0].trustedRoot: set exactly one of data, file`},
+		{"duplicate authority", rule("      signatures:\n        transparencyLog: ignore\n        authorities:\n          - {name: a, key: {data: x}}\n          - {name: a, key: {data: y}}\n"),
 			`authority "a" is listed twice`},
 		{"count too high", rule(key + "        count: \"2\"\n"), `count 2 is more than the 1 authorities listed`},
 		{"count not a number", rule(key + "        count: most\n"), `"most" is not a count; write a number from 1 to 1, or all`},
-		{"bad transparency log mode", rule(key + "        transparencyLog: off\n"), `"off" is not a transparency-log mode; use required or ignore`},
+		{"bad transparency log mode", rule("      signatures:\n        transparencyLog: off\n        authorities:\n          - {name: k, key: {data: x}, trustedRoot: {data: r}}\n"), `"off" is not a transparency-log mode; use required or ignore`},
 		{"attestation without signatures", rule("      attestations:\n        - {name: p, slsaProvenance: {builderID: b}}\n"),
 			`attestation "p" needs signers: list the authorities under the rule's signatures.authorities`},
 		{"attestation unknown authority", rule(key + "      attestations:\n        - {name: p, authorities: [ci], slsaProvenance: {builderID: b}}\n"),
