@@ -38,6 +38,10 @@ type Request struct {
 	Render render.Options
 	// Now is the evaluation time, for exemption expiry; zero means time.Now().
 	Now time.Time
+	// BaseRoot is a directory holding the base revision of RepoRoot (the target branch a
+	// change is promoted onto). When set, the rules with changeScope compare the render
+	// of Path there with the render here. Empty leaves changeScope unchecked, with a notice.
+	BaseRoot string
 	// Verifiers check signatures, attestations and plugins. Left zero, every rule that
 	// has such clauses fails closed with a finding that says no verifier is set up.
 	Verifiers Verifiers
@@ -98,6 +102,7 @@ func Run(ctx context.Context, req Request) Outcome {
 	}
 	out := Outcome{Rendered: rendered}
 	out.Result = Documents(ctx, req.Policy, cls, rendered.Documents, nil, req.Now, req.Verifiers)
+	out.Result = changeScope(ctx, req, cls, rendered, out.Result)
 	return out
 }
 

@@ -35,29 +35,44 @@ var ErrLimit = errors.New("revision too large")
 // repository that contains repoDir, and writes the revision's regular files under dir.
 // Symbolic links and submodules are skipped: the renderer would refuse a link that
 // leaves the repository, and a submodule's content is not in this repository.
-// It returns the commit hash it exported.
-func Export(repoDir, rev, dir string, lim Limits) (string, error) {
+// It returns the commit it exported and the root of the work tree that contains repoDir:
+// repoDir's counterpart in dir is dir joined with repoDir relative to that root.
+func Export(repoDir, rev, dir string, lim Limits) (Exported, error) {
 	repo, err := git.PlainOpenWithOptions(repoDir, &git.PlainOpenOptions{DetectDotGit: true})
 	if err != nil {
-		return "", fmt.Errorf("open Git repository at %s: %w (--base needs a Git work tree)", repoDir, err)
+		return Exported{}, fmt.Errorf("open Git repository at %s: %w (--base needs a Git work tree)", repoDir, err)
 	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return Exported{}, fmt.Errorf("open the work tree of %s: %w (--base needs a Git work tree, not a bare repository)", repoDir, err)
+	}
+	out := Exported{WorkTree: wt.Filesystem.Root()}
 	hash, err := repo.ResolveRevision(plumbing.Revision(rev))
 	if err != nil {
-		return "", fmt.Errorf("resolve revision %q: %w (fetch it first, e.g. git fetch origin main)", rev, err)
+		return Exported{}, fmt.Errorf("resolve revision %q: %w (fetch it first, e.g. git fetch origin main)", rev, err)
 	}
 	commit, err := repo.CommitObject(*hash)
 	if err != nil {
-		return "", fmt.Errorf("read commit %s: %w", hash, err)
+		return Exported{}, fmt.Errorf("read commit %s: %w", hash, err)
 	}
 	tree, err := commit.Tree()
 	if err != nil {
-		return "", fmt.Errorf("read tree of %s: %w", hash, err)
+		return Exported{}, fmt.Errorf("read tree of %s: %w", hash, err)
 	}
 	w := writer{dir: dir, lim: lim}
 	if err := tree.Files().ForEach(w.write); err != nil {
-		return "", fmt.Errorf("export %s (%s): %w", rev, hash.String()[:12], err)
+		return Exported{}, fmt.Errorf("export %s (%s): %w", rev, hash.String()[:12], err)
 	}
-	return hash.String(), nil
+	out.Commit = hash.String()
+	return out, nil
+}
+
+// Exported says what Export wrote.
+type Exported struct {
+	// Commit is the hash of the exported commit.
+	Commit string
+	// WorkTree is the root of the Git work tree the revision was read from.
+	WorkTree string
 }
 
 type writer struct {

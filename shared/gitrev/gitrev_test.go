@@ -46,9 +46,10 @@ func TestExport(t *testing.T) {
 	commitFiles(t, repo, dir, map[string]string{"apps/a/deploy.yaml": "replicas: 5\n"})
 
 	out := t.TempDir()
-	hash, err := Export(filepath.Join(dir, "apps"), "HEAD~1", out, DefaultLimits)
+	got, err := Export(filepath.Join(dir, "apps"), "HEAD~1", out, DefaultLimits)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(hash).To(HaveLen(40))
+	g.Expect(got.Commit).To(HaveLen(40))
+	g.Expect(got.WorkTree).To(Equal(dir))
 	data, err := os.ReadFile(filepath.Join(out, "apps/a/deploy.yaml"))
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(string(data)).To(Equal("replicas: 2\n"))

@@ -67,13 +67,20 @@ func textTarget(b *bytes.Buffer, t Target) {
 // textFinding writes one numbered finding; label is deny, warn or exempt.
 func textFinding(b *bytes.Buffer, n int, label string, f evaluate.Finding) {
 	indent := fmt.Sprintf("  %*s", len(fmt.Sprint(n))+2, "")
-	fmt.Fprintf(b, "  %d. %s (document %d)\n", n, clean(fileLine(f.Source)), f.Source.Document)
-	where := object(f.Source)
-	if p := place(f.Source); p != "" {
-		where += ", " + p
+	if f.Source.File == "" {
+		// A promotion finding (an unsigned commit) is about no file.
+		fmt.Fprintf(b, "  %d. the promotion (%s)\n", n, clean(f.Check))
+	} else {
+		fmt.Fprintf(b, "  %d. %s (document %d)\n", n, clean(fileLine(f.Source)), f.Source.Document)
+		where := object(f.Source)
+		if p := place(f.Source); p != "" {
+			where += ", " + p
+		}
+		fmt.Fprintf(b, "%s%s\n", indent, clean(where))
 	}
-	fmt.Fprintf(b, "%s%s\n", indent, clean(where))
-	fmt.Fprintf(b, "%simage %s\n", indent, clean(f.Image))
+	if f.Image != "" {
+		fmt.Fprintf(b, "%simage %s\n", indent, clean(f.Image))
+	}
 	fmt.Fprintf(b, "%s%s %s: %s\n", indent, label, clean(f.Rule), clean(f.Message))
 	fmt.Fprintf(b, "%sfix: %s\n", indent, clean(f.Fix))
 	if f.Exemption != nil {

@@ -34,6 +34,14 @@ func obj(apiVersion, kind, namespace, name string, fields map[string]any) *unstr
 	return &unstructured.Unstructured{Object: o}
 }
 
+// trustFixtures are key material a policy names: a Secret and a ConfigMap in ns.
+func trustFixtures(ns string) []*unstructured.Unstructured {
+	return []*unstructured.Unstructured{
+		obj("v1", "Secret", ns, "commit-signers", map[string]any{"data": map[string]any{"release-bot.pub": "c3NoLWVkMjU1MTk="}}),
+		obj("v1", "ConfigMap", ns, "sigstore-trusted-root", map[string]any{"data": map[string]any{"trusted_root.json": "{}"}}),
+	}
+}
+
 // fluxFixtures are what a PromotionGate in namespace ns points at: the automation, its
 // GitRepository and credentials Secret, an ImagePolicy and ImageRepository; and the gate.
 func fluxFixtures(ns string) []*unstructured.Unstructured {

@@ -115,7 +115,11 @@ func controllerRequests(ns, listNS, policyNS, releaseNS, lease string) []request
 		mergePatch(automationsGVR, ns, gate, `{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":"2026-01-02T03:04:05Z"}}}`),
 		list(gitRepoGVR, listNS), watch(gitRepoGVR, listNS), get(gitRepoGVR, ns, "platform-config"),
 		get(secretsGVR, ns, "git-credentials"),
+		// registry credentials: the ImagePolicy behind a setter marker, its ImageRepository
+		get(imagePolicyGVR, ns, gate), get(imageRepoGVR, ns, "payments-api"),
 		list(configMapsGVR, policyNS), watch(configMapsGVR, policyNS),
+		// key material the policy names lives with the policy
+		get(secretsGVR, policyNS, "commit-signers"), get(configMapsGVR, policyNS, "sigstore-trusted-root"),
 		create(eventsGVR, coreEvent), mergePatch(eventsGVR, ns, coreEvent.GetName(), `{"count":2}`),
 		create(eventsV1GVR, eventV1),
 		create(leasesGVR, leaseObj), get(leasesGVR, releaseNS, lease),
@@ -153,6 +157,7 @@ func TestRBACClusterWide(t *testing.T) {
 	r := renderCase(t, c)
 	s.install(t, r)
 	s.createFixtures(t, fluxFixtures("apps"))
+	s.createFixtures(t, trustFixtures(c.Namespace()))
 	sa := serviceAccountOf(t, r)
 	as := s.client(t, sa)
 
@@ -173,12 +178,15 @@ func TestRBACNamespaced(t *testing.T) {
 	s.install(t, r)
 	s.createFixtures(t, fluxFixtures("team-a"))
 	s.createFixtures(t, fluxFixtures("team-c"))
+	s.createFixtures(t, trustFixtures("platform-policy"))
+	s.createFixtures(t, trustFixtures("team-c"))
 	as := s.client(t, serviceAccountOf(t, r))
 
 	checkAllowed(t, as, controllerRequests("team-a", "team-a", "platform-policy", c.Namespace(), c.Release()+"-flux-gate-leader"))
 	checkForbidden(t, as, append(forbiddenRequests("team-a", c.Namespace()),
 		list(gatesGVR, ""), watch(automationsGVR, ""), list(gitRepoGVR, "team-c"),
 		get(gatesGVR, "team-c", "payments-api-prod"), get(secretsGVR, "team-c", "git-credentials"),
+		get(configMapsGVR, "team-c", "sigstore-trusted-root"),
 		list(configMapsGVR, c.Namespace()),
 		mergePatch(gatesGVR, "team-c", "payments-api-prod", `{"status":{"observedGeneration":1}}`, "status"),
 	))

@@ -119,13 +119,20 @@ type Evaluation struct {
 type Finding struct {
 	// Rule is the policy rule broken.
 	Rule string `json:"rule"`
+	// Check is the clause of the rule broken, e.g. requireDigest, signatures,
+	// commitSignatures or changeScope.
+	// +optional
+	Check string `json:"check,omitempty"`
 	// Enforcement is deny or warn.
 	Enforcement string `json:"enforcement"`
-	// Image is the reference as written.
+	// Image is the reference as written; empty for findings about the promotion's
+	// commits or non-image changes.
 	Image string `json:"image"`
-	// File is the repository-relative file holding the image.
+	// File is the repository-relative file holding the image or the change; empty for
+	// findings about commits.
 	File string `json:"file"`
-	// Field is the field path of the image (or the setter-marked field).
+	// Field is the field path of the image (or the setter-marked field), or of the
+	// field a changeScope finding names.
 	// +optional
 	Field string `json:"field,omitempty"`
 	// Message says what is wrong.

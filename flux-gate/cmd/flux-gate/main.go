@@ -21,6 +21,7 @@ import (
 
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/controller"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
+	"github.com/promotion-gate/promotion-gate/flux-gate/internal/verifiers"
 )
 
 func main() {
@@ -41,6 +42,9 @@ func run() error {
 		gitCacheDir       string
 		allowInsecureHTTP bool
 		retryInterval     time.Duration
+		registryTimeout   time.Duration
+		verifyCacheTTL    time.Duration
+		trustDir          string
 		logOptions        logger.Options
 		leaderElection    leaderelection.Options
 	)
@@ -57,6 +61,9 @@ func run() error {
 	flag.StringVar(&gitCacheDir, "git-cache-dir", filepath.Join(os.TempDir(), "flux-gate", "git"), "The directory of the Git clone cache; an emptyDir volume is enough.")
 	flag.BoolVar(&allowInsecureHTTP, "allow-insecure-http", false, "Allow Git credentials over http:// URLs (never in production).")
 	flag.DurationVar(&retryInterval, "retry-interval", 2*time.Second, "How soon to evaluate again after a push was rejected because the target moved.")
+	flag.DurationVar(&registryTimeout, "registry-timeout", 10*time.Second, "The timeout of each registry call made by the signatures and attestations checks; a check that times out fails closed.")
+	flag.DurationVar(&verifyCacheTTL, "verify-cache-ttl", 10*time.Minute, "How long a digest whose signatures and attestations verified is remembered (less when a scan's maxAge runs out sooner).")
+	flag.StringVar(&trustDir, "trust-dir", "", "A directory for policy key material given as a file (relative paths are relative to it); empty refuses file references: use secretRef or configMapRef.")
 	logOptions.BindFlags(flag.CommandLine)
 	leaderElection.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -110,6 +117,10 @@ func run() error {
 		PolicyNamespace:   policyNamespace,
 		AllowInsecureHTTP: allowInsecureHTTP,
 		RetryInterval:     retryInterval,
+		TrustDir:          trustDir,
+		Verifiers: verifiers.NewFactory(verifiers.Options{
+			Timeout: registryTimeout, CacheTTL: verifyCacheTTL,
+		}),
 	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: concurrent}); err != nil {

@@ -13,11 +13,11 @@ import (
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
+	"github.com/promotion-gate/promotion-gate/shared/changescope"
 	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 	"github.com/promotion-gate/promotion-gate/shared/extract"
 	"github.com/promotion-gate/promotion-gate/shared/policy"
-	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 // errPolicyInvalid marks evaluation failures caused by the policy itself (e.g. the
@@ -42,9 +42,11 @@ func (r *PromotionGateReconciler) loadPolicy(ctx context.Context) (*policy.Set, 
 // evaluateProposal evaluates the proposal commit: every YAML file under the
 // automation's update path that changed between target and proposal, read at the
 // proposal commit, with images found both as Kubernetes workloads and through Flux
-// setter markers. Files are classified one by one (path, target branch, and the
-// gate's environment, which can only make it stricter) and evaluated per
-// environment; the verdicts combine to the strictest. Any error fails closed.
+// setter markers, checked at the registry when the policy asks for signatures or
+// attestations; and the promotion itself: its commits' signatures and whether it
+// changes anything but image fields. Files are classified one by one (path, target
+// branch, and the gate's environment, which can only make it stricter) and evaluated
+// per environment; the verdicts combine to the strictest. Any error fails closed.
 func (r *PromotionGateReconciler) evaluateProposal(ctx context.Context, sess *git.Session, gate *gatev1.PromotionGate,
 	auto *automation, set *policy.Set, policyErr error, target, proposal string) (evaluate.Result, []string) {
 	start := r.now()
@@ -59,63 +61,41 @@ func (r *PromotionGateReconciler) evaluateProposal(ctx context.Context, sess *gi
 	if err != nil {
 		return evaluate.Failure(closed, set.Revision, err), nil
 	}
-	var files []string
+	var files, others []string
 	for _, f := range changed {
-		if underPath(f, auto.updatePath) && isYAML(f) {
+		switch {
+		case !underPath(f, auto.updatePath):
+		case isYAML(f):
 			files = append(files, f)
+		default:
+			others = append(others, f)
 		}
+	}
+	p := proposalRead{sess: sess, set: set, gate: gate, auto: auto, target: target, proposal: proposal}
+	if err := p.read(files, others); err != nil {
+		return evaluate.Failure(closed, set.Revision, err), files
+	}
+	commits, err := promotedCommits(sess, set, target, proposal)
+	if err != nil {
+		return evaluate.Failure(closed, set.Revision, err), files
+	}
+	var setters []extract.Image
+	var envs []policy.Classification
+	for _, key := range p.order {
+		setters = append(setters, p.groups[key].setters...)
+		envs = append(envs, p.groups[key].cls)
+	}
+	v, err := r.verifier(ctx, gate.Namespace, set, envs, setters)
+	if err != nil {
+		return evaluate.Failure(closed, set.Revision, fmt.Errorf("set up the registry checks: %w", err)), files
+	}
+	ext := check.Verifiers{Images: v}
+	promotion := func(cls policy.Classification, changes []changescope.Change) []evaluate.Finding {
+		return check.Promotion(ctx, check.PromotionRequest{Policy: set, Environment: cls, Commits: commits,
+			Changes: changes, Trust: r.trust()})
 	}
 
-	type group struct {
-		cls     policy.Classification
-		docs    []render.Document
-		setters []extract.Image
-		failed  error
-	}
-	groups := map[string]*group{}
-	var order []string
-	limits := render.DefaultLimits()
-	var total int64
-	for _, f := range files {
-		q := policy.Query{Path: f, Branch: auto.target, Requested: gate.Spec.Environment}
-		cls, err := check.Classify(set, q, nil)
-		if err != nil {
-			return evaluate.Failure(closed, set.Revision, fmt.Errorf("%w: classify %s: %w", errPolicyInvalid, f, err)), files
-		}
-		key := fmt.Sprintf("%s/%t", cls.Environment, cls.Protected)
-		g := groups[key]
-		if g == nil {
-			g = &group{cls: cls}
-			groups[key] = g
-			order = append(order, key)
-		}
-		data, err := sess.ReadFile(proposal, f, limits.MaxFileBytes)
-		if errors.Is(err, git.ErrFileNotFound) {
-			continue // deleted by the proposal: nothing left to run
-		}
-		if err == nil {
-			total += int64(len(data))
-			if total > limits.MaxTotalBytes {
-				err = fmt.Errorf("the changed files exceed %d bytes in total", limits.MaxTotalBytes)
-			}
-		}
-		var docs []render.Document
-		var setters []extract.Image
-		if err == nil {
-			docs, err = render.ParseDocuments(f, data, limits)
-		}
-		if err == nil {
-			setters, err = extract.Setters(f, data)
-		}
-		if err != nil {
-			g.failed = errors.Join(g.failed, err)
-			continue
-		}
-		g.docs = append(g.docs, docs...)
-		g.setters = append(g.setters, setters...)
-	}
-
-	if len(order) == 0 {
+	if len(p.order) == 0 {
 		// Nothing to read: classify what the gate guards, so the status still says
 		// which environment the (empty) change was checked for.
 		q := policy.Query{Path: auto.updatePath, Branch: auto.target, Requested: gate.Spec.Environment}
@@ -123,17 +103,19 @@ func (r *PromotionGateReconciler) evaluateProposal(ctx context.Context, sess *gi
 		if err != nil {
 			return evaluate.Failure(closed, set.Revision, fmt.Errorf("%w: %w", errPolicyInvalid, err)), files
 		}
-		return check.Documents(ctx, set, cls, nil, nil, r.now(), check.Verifiers{}), files
+		res := check.Documents(ctx, set, cls, nil, nil, r.now(), ext)
+		return check.WithFindings(res, promotion(cls, nil)), files
 	}
 	var results []evaluate.Result
-	for _, key := range order {
-		g := groups[key]
+	for _, key := range p.order {
+		g := p.groups[key]
 		if g.failed != nil {
 			results = append(results, evaluate.Failure(g.cls, set.Revision, g.failed))
 			continue
 		}
 		// check.Documents counts a setter-marked container image once.
-		results = append(results, check.Documents(ctx, set, g.cls, g.docs, g.setters, r.now(), check.Verifiers{}))
+		res := check.Documents(ctx, set, g.cls, g.docs, g.setters, r.now(), ext)
+		results = append(results, check.WithFindings(res, promotion(g.cls, g.changes)))
 	}
 	return combine(results), files
 }
@@ -162,7 +144,15 @@ func combine(results []evaluate.Result) evaluate.Result {
 		if out.PolicyRevision == "" {
 			out.PolicyRevision = r.PolicyRevision
 		}
-		out.Findings = append(out.Findings, r.Findings...)
+		for _, f := range r.Findings {
+			// A commit is checked once per environment of the proposal: report it once.
+			if f.Check == check.CheckCommitSignatures && slices.ContainsFunc(out.Findings, func(o evaluate.Finding) bool {
+				return o.Rule == f.Rule && o.Check == f.Check && o.Message == f.Message
+			}) {
+				continue
+			}
+			out.Findings = append(out.Findings, f)
+		}
 		out.Exempted = append(out.Exempted, r.Exempted...)
 		out.Notices = append(out.Notices, r.Notices...)
 		out.Images = append(out.Images, r.Images...)

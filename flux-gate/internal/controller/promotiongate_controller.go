@@ -47,6 +47,12 @@ type PromotionGateReconciler struct {
 	RetryInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Verifiers builds the registry verifier for the signatures and attestations
+	// clauses; nil makes rules with those clauses fail closed.
+	Verifiers VerifierFactory
+	// TrustDir is where policy key material given as a file is read; empty refuses
+	// file references (use secretRef or configMapRef).
+	TrustDir string
 }
 
 func (r *PromotionGateReconciler) now() time.Time {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	imagev1 "github.com/fluxcd/image-automation-controller/api/v1"
+	reflectorv1 "github.com/fluxcd/image-reflector-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -21,6 +22,7 @@ func NewScheme() *runtime.Scheme {
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
 	utilruntime.Must(gatev1.AddToScheme(s))
 	utilruntime.Must(imagev1.AddToScheme(s))
+	utilruntime.Must(reflectorv1.AddToScheme(s))
 	utilruntime.Must(sourcev1.AddToScheme(s))
 	return s
 }

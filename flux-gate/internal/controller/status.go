@@ -42,6 +42,7 @@ func (r *PromotionGateReconciler) recordEvaluation(gate *gatev1.PromotionGate, r
 		}
 		ev.Findings = append(ev.Findings, gatev1.Finding{
 			Rule:        f.Rule,
+			Check:       f.Check,
 			Enforcement: string(f.Enforcement),
 			Image:       f.Image,
 			File:        f.Source.File,
@@ -82,7 +83,10 @@ func holdMessage(auto *automation, proposal string, res evaluate.Result) string 
 	msg := fmt.Sprintf("holding %s on %s: %d finding(s) in environment %s", short(proposal), auto.proposal, n, env)
 	if n > 0 {
 		f := res.Findings[0]
-		msg += fmt.Sprintf("; %s: %s (%s)", f.Rule, f.Message, f.Source.File)
+		msg += fmt.Sprintf("; %s: %s", f.Rule, f.Message)
+		if f.Source.File != "" { // commit findings have no file
+			msg += fmt.Sprintf(" (%s)", f.Source.File)
+		}
 	}
 	return msg
 }

@@ -94,8 +94,11 @@ type harness struct {
 	ns       string
 	metrics  *controller.Metrics
 	cacheDir string
-	stop     context.CancelFunc
-	done     chan struct{}
+	// verifiers is the registry verifier factory the manager is started with; nil
+	// (the default) makes signatures and attestations rules fail closed.
+	verifiers controller.VerifierFactory
+	stop      context.CancelFunc
+	done      chan struct{}
 }
 
 func newHarness(t *testing.T) *harness {
@@ -150,6 +153,7 @@ func (h *harness) startManager() {
 		PolicyNamespace:   h.ns,
 		AllowInsecureHTTP: true,
 		RetryInterval:     200 * time.Millisecond,
+		Verifiers:         h.verifiers,
 	}
 	ctx, cancel := context.WithCancel(h.ctx)
 	h.g.Expect(r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4})).To(Succeed())

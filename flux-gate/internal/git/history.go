@@ -26,6 +26,12 @@ func (s *Session) Head(branch string) (string, error) {
 	return ref.Hash().String(), nil
 }
 
+// Commit returns a commit object, with its signature, for checks that need more than
+// the summary CommitsAhead gives (commit signatures).
+func (s *Session) Commit(hash string) (*object.Commit, error) {
+	return s.commit(hash)
+}
+
 func (s *Session) commit(hash string) (*object.Commit, error) {
 	c, err := s.e.repo.CommitObject(plumbing.NewHash(hash))
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	fluxgit "github.com/fluxcd/pkg/git"
 	"github.com/fluxcd/pkg/git/gogit"
 	"github.com/fluxcd/pkg/git/repository"
+	"github.com/fluxcd/pkg/git/signature"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
@@ -38,6 +39,10 @@ type Writer struct {
 	Data map[string][]byte // the GitRepository Secret's data
 	// AuthorName and AuthorEmail sign the commits.
 	AuthorName, AuthorEmail string
+	// Signer, when set, signs every commit, as image-automation-controller does with
+	// spec.git.commit.signingKey (Flux's signature.NewOpenPGPSigner or NewSSHSigner,
+	// or any go-git Signer).
+	Signer signature.Signer
 }
 
 // Init pushes a first commit with files to branch of an empty repository.
@@ -96,7 +101,7 @@ func (w Writer) Series(ctx context.Context, branch string, n int, files func(i i
 		hash, err = c.Commit(fluxgit.Commit{
 			Author:  fluxgit.Signature{Name: w.AuthorName, Email: w.AuthorEmail},
 			Message: fmt.Sprintf("commit %d", i),
-		}, repository.WithFiles(readers))
+		}, repository.WithFiles(readers), repository.WithSigner(w.Signer))
 		if err != nil {
 			return "", fmt.Errorf("commit %d: %w", i, err)
 		}
@@ -115,7 +120,7 @@ func (w Writer) commitAndPush(ctx context.Context, c *gogit.Client, files map[st
 	hash, err := c.Commit(fluxgit.Commit{
 		Author:  fluxgit.Signature{Name: w.AuthorName, Email: w.AuthorEmail},
 		Message: message,
-	}, repository.WithFiles(readers))
+	}, repository.WithFiles(readers), repository.WithSigner(w.Signer))
 	if err != nil && !errors.Is(err, fluxgit.ErrNoStagedFiles) {
 		return "", fmt.Errorf("commit: %w", err)
 	}

@@ -62,6 +62,7 @@ func (f *targetFlags) request(path string, set *policy.Set, policyErr error) che
 func newCheckCommand() *cobra.Command {
 	var (
 		flags  targetFlags
+		sc     supplyChainFlags
 		output string
 	)
 	cmd := &cobra.Command{
@@ -72,12 +73,20 @@ classifies it into an environment, and checks every container image against the 
 for that environment.
 
 A protected environment fails closed: a policy that cannot be read, a path that cannot
-be rendered, or an image that breaks a deny rule gives a Denied verdict.`,
+be rendered, or an image that breaks a deny rule gives a Denied verdict.
+
+Rules with signatures or attestations read the registry, with the credentials of the
+docker config.json ($DOCKER_CONFIG); an unreachable registry fails closed too. Keys and
+trusted roots the policy names are read from --trust-dir. Rules with changeScope compare
+each PATH with the --base revision and name every changed field that is not an image.`,
 		Example: `  # the policy-dry-run-prod step of a promotion pipeline
   promotion-gate check apps/payments-api/overlays/prod --policy policy/
 
   # a shared Helm chart with the prod values, as a PR comment
-  promotion-gate check charts/payments-api -f values-prod.yaml --policy policy/ -o markdown`,
+  promotion-gate check charts/payments-api -f values-prod.yaml --policy policy/ -o markdown
+
+  # a promotion pull request: signatures checked, and only images may change
+  promotion-gate check apps/payments-api/overlays/prod --policy policy/ --trust-dir keys/ --base origin/main`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			format, err := report.ParseFormat(output)
@@ -88,12 +97,26 @@ be rendered, or an image that breaks a deny rule gives a Denied verdict.`,
 			if policyErr != nil {
 				policyErr = fmt.Errorf("load policy %s: %w", flags.policyPath, policyErr)
 			}
+			verifiers, closeVerifiers, err := sc.verifiers(flags.policyPath)
+			if err != nil {
+				return &exitError{code: exitConfig, err: err}
+			}
+			defer closeVerifiers()
+			base := bases{rev: sc.base}
+			defer base.cleanup()
 
 			code := exitAllowed
 			var firstErr error
 			targets := make([]report.Target, 0, len(paths))
 			for _, p := range paths {
-				out := check.Run(cmd.Context(), flags.request(p, set, policyErr))
+				req := flags.request(p, set, policyErr)
+				req.Verifiers = verifiers
+				if sc.base != "" {
+					if req.BaseRoot, err = base.root(check.RepoRoot(req)); err != nil {
+						return &exitError{code: exitConfig, err: err}
+					}
+				}
+				out := check.Run(cmd.Context(), req)
 				targets = append(targets, report.Target{Path: p, Result: out.Result})
 				switch {
 				case out.Err != nil:
@@ -115,6 +138,7 @@ be rendered, or an image that breaks a deny rule gives a Denied verdict.`,
 		},
 	}
 	flags.register(cmd)
+	sc.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "report format: text, json, markdown or sarif")
 	return cmd
 }
