@@ -22,6 +22,7 @@ import (
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/controller"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/verifiers"
+	"github.com/promotion-gate/promotion-gate/shared/plugin"
 )
 
 func main() {
@@ -45,6 +46,7 @@ func run() error {
 		registryTimeout   time.Duration
 		verifyCacheTTL    time.Duration
 		trustDir          string
+		pluginDir         string
 		logOptions        logger.Options
 		leaderElection    leaderelection.Options
 	)
@@ -63,6 +65,7 @@ func run() error {
 	flag.DurationVar(&retryInterval, "retry-interval", 2*time.Second, "How soon to evaluate again after a push was rejected because the target moved.")
 	flag.DurationVar(&registryTimeout, "registry-timeout", 10*time.Second, "The timeout of each registry call made by the signatures and attestations checks; a check that times out fails closed.")
 	flag.DurationVar(&verifyCacheTTL, "verify-cache-ttl", 10*time.Minute, "How long a digest whose signatures and attestations verified is remembered (less when a scan's maxAge runs out sooner).")
+	flag.StringVar(&pluginDir, "plugin-dir", "/usr/local/lib/promotion-gate/plugins", "The directory relative plugin paths in the policy are resolved against (the image ships promotion-gate-scan-report there).")
 	flag.StringVar(&trustDir, "trust-dir", "", "A directory for policy key material given as a file (relative paths are relative to it); empty refuses file references: use secretRef or configMapRef.")
 	logOptions.BindFlags(flag.CommandLine)
 	leaderElection.BindFlags(flag.CommandLine)
@@ -108,6 +111,9 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
+	// Plugin processes are started on first use and stopped when the manager stops.
+	plugins := plugin.NewRunner(plugin.Options{Dir: pluginDir, Log: os.Stderr})
+	defer plugins.Close()
 	r := &controller.PromotionGateReconciler{
 		Client:            mgr.GetClient(),
 		APIReader:         mgr.GetAPIReader(),
@@ -121,6 +127,7 @@ func run() error {
 		Verifiers: verifiers.NewFactory(verifiers.Options{
 			Timeout: registryTimeout, CacheTTL: verifyCacheTTL,
 		}),
+		Plugins: plugins,
 	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: concurrent}); err != nil {

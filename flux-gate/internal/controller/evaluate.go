@@ -89,7 +89,7 @@ func (r *PromotionGateReconciler) evaluateProposal(ctx context.Context, sess *gi
 	if err != nil {
 		return evaluate.Failure(closed, set.Revision, fmt.Errorf("set up the registry checks: %w", err)), files
 	}
-	ext := check.Verifiers{Images: v}
+	ext := check.Verifiers{Images: v, Plugins: r.Plugins}
 	promotion := func(cls policy.Classification, changes []changescope.Change) []evaluate.Finding {
 		return check.Promotion(ctx, check.PromotionRequest{Policy: set, Environment: cls, Commits: commits,
 			Changes: changes, Trust: r.trust()})

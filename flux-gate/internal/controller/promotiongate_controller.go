@@ -21,6 +21,7 @@ import (
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
+	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 )
 
 // ControllerName names the controller in events, field managers and logs.
@@ -53,6 +54,9 @@ type PromotionGateReconciler struct {
 	// TrustDir is where policy key material given as a file is read; empty refuses
 	// file references (use secretRef or configMapRef).
 	TrustDir string
+	// Plugins runs the rules' external plugin checks; nil makes rules with plugins
+	// fail closed.
+	Plugins evaluate.PluginRunner
 }
 
 func (r *PromotionGateReconciler) now() time.Time {

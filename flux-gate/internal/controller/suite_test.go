@@ -26,6 +26,7 @@ import (
 
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/controller"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
+	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 )
 
 // The envtest suites run a real kube-apiserver and etcd (KUBEBUILDER_ASSETS, built by
@@ -97,8 +98,10 @@ type harness struct {
 	// verifiers is the registry verifier factory the manager is started with; nil
 	// (the default) makes signatures and attestations rules fail closed.
 	verifiers controller.VerifierFactory
-	stop      context.CancelFunc
-	done      chan struct{}
+	// plugins runs the rules' plugin checks; nil fails such rules closed.
+	plugins evaluate.PluginRunner
+	stop    context.CancelFunc
+	done    chan struct{}
 }
 
 func newHarness(t *testing.T) *harness {
@@ -154,6 +157,7 @@ func (h *harness) startManager() {
 		AllowInsecureHTTP: true,
 		RetryInterval:     200 * time.Millisecond,
 		Verifiers:         h.verifiers,
+		Plugins:           h.plugins,
 	}
 	ctx, cancel := context.WithCancel(h.ctx)
 	h.g.Expect(r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4})).To(Succeed())
