@@ -55,7 +55,7 @@ func failedScope(req Request, cls policy.Classification, res evaluate.Result, er
 			continue
 		}
 		fs = append(fs, evaluate.Finding{
-			Rule: r.Name, Check: CheckChangeScope, Enforcement: effective(r.Enforcement, cls.Protected),
+			Rule: r.Name, Check: CheckChangeScope, Enforcement: evaluate.Effective(r.Enforcement, cls.Protected),
 			Message: "changeScope check failed: " + err.Error(),
 			Fix:     "make the base revision renderable, or compare with another base (--base)",
 		})

@@ -20,8 +20,8 @@ import (
 
 // The Finding.Check names of the promotion clauses.
 const (
-	CheckCommitSignatures = "commitSignatures"
-	CheckChangeScope      = "changeScope"
+	CheckCommitSignatures = evaluate.CheckCommitSignatures
+	CheckChangeScope      = evaluate.CheckChangeScope
 )
 
 // PromotionRequest is what a promotion changes, beyond its images: the commits it
@@ -53,7 +53,7 @@ func Promotion(ctx context.Context, req PromotionRequest) []evaluate.Finding {
 	}
 	var out []evaluate.Finding
 	for _, r := range req.Policy.RulesFor(req.Environment.Environment) {
-		enf := effective(r.Enforcement, req.Environment.Protected)
+		enf := evaluate.Effective(r.Enforcement, req.Environment.Protected)
 		if r.CommitSignatures != nil && len(req.Commits) > 0 {
 			out = append(out, commitFindings(ctx, r, enf, req.Commits, resolver)...)
 		}
@@ -132,15 +132,6 @@ func keyring(ctx context.Context, keys []policy.CommitKey, res trust.Resolver) (
 func subject(msg string) string {
 	s, _, _ := strings.Cut(msg, "\n")
 	return s
-}
-
-// effective is the enforcement a finding gets, as in package evaluate: unprotected
-// environments only warn; a protected one denies unless the rule says warn.
-func effective(e policy.Enforcement, protected bool) policy.Enforcement {
-	if !protected || e == policy.Warn {
-		return policy.Warn
-	}
-	return policy.Deny
 }
 
 // WithFindings adds findings to a result and derives its verdict again: Denied when

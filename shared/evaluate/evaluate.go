@@ -101,7 +101,7 @@ func Failure(cls policy.Classification, revision string, err error) Result {
 func prepare(set *policy.Set, cls policy.Classification, now time.Time) ([]*rule, error) {
 	var rules []*rule
 	for _, pr := range set.RulesFor(cls.Environment) {
-		r := &rule{Rule: pr, enforcement: effective(pr.Enforcement, cls.Protected)}
+		r := &rule{Rule: pr, enforcement: Effective(pr.Enforcement, cls.Protected)}
 		for _, ex := range set.ExemptionsFor(pr.Name) {
 			x := exemption{Exemption: ex}
 			if ex.Expired(now) {
@@ -127,15 +127,6 @@ func prepare(set *policy.Set, cls policy.Classification, now time.Time) ([]*rule
 	return rules, nil
 }
 
-// effective is the enforcement a finding gets: unprotected environments only warn, and
-// anything but an explicit warn denies in a protected one (unset or unknown fails closed).
-func effective(e policy.Enforcement, protected bool) policy.Enforcement {
-	if !protected || e == policy.Warn {
-		return policy.Warn
-	}
-	return policy.Deny
-}
-
 // evaluation collects the findings of one Evaluate call.
 type evaluation struct {
 	protected bool
@@ -156,7 +147,7 @@ func (e *evaluation) image(ctx context.Context, img *extract.Image, rules []*rul
 		e.findings = append(e.findings, Finding{
 			Rule:        RuleValidImageReference,
 			Check:       checkValidImageReference,
-			Enforcement: effective(policy.Deny, e.protected),
+			Enforcement: Effective(policy.Deny, e.protected),
 			Image:       img.Raw,
 			Source:      img.Source,
 			Message:     "not a valid image reference: " + err.Error(),

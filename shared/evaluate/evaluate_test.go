@@ -286,7 +286,7 @@ func TestUnparsedRefIsParsed(t *testing.T) {
 func TestChecks(t *testing.T) {
 	g := NewWithT(t)
 	g.Expect(evaluate.Checks()).To(Equal([]string{"requireDigest", "denyTags", "allowedRegistries", "tagPattern",
-		"signatures", "attestations", "plugins", "validImageReference"}))
+		"signatures", "attestations", "plugins", "validImageReference", "commitSignatures", "changeScope"}))
 	for _, c := range evaluate.Checks() {
 		g.Expect(evaluate.DescribeCheck(c)).NotTo(BeEmpty(), c)
 	}
