@@ -34,5 +34,26 @@ awk '
   }' "$out"
 
 echo
+echo ">> signature verification of 100 distinct signed digests (in-process registry, keyed, logged)"
+# cold: a new verifier with an empty cache for each run of 100; warm: the same cache again.
+go test -run '^$' -bench '^BenchmarkVerify100Digests$' -benchtime "${BENCH_VERIFY_RUNS:-5}x" ./supplychain/ | tee "$out.verify" \
+  | grep -E '^(Benchmark|ok|FAIL|---)' || true
+awk '
+  /^BenchmarkVerify100Digests\/(cold|warm)/ {
+    split($1, name, "/"); sub(/-[0-9]+$/, "", name[2])
+    for (i = 1; i <= NF; i++) {
+      if ($i == "ns/op") ms[name[2]] = $(i - 1) / 1e6
+      if ($i == "requests/op") req[name[2]] = $(i - 1)
+    }
+  }
+  END {
+    if (!("cold" in ms) || !("warm" in ms)) { print "bench: no verification results" > "/dev/stderr"; exit 1 }
+    printf "\ncold (empty cache):   %10.1f ms per 100 digests, %6.0f registry requests\n", ms["cold"], req["cold"]
+    printf "warm (cached):        %10.1f ms per 100 digests, %6.0f registry requests\n", ms["warm"], req["warm"]
+    printf "warm / cold:          %10.4f\n", ms["warm"] / ms["cold"]
+  }' "$out.verify"
+rm -f "$out.verify"
+
+echo
 echo ">> micro-benchmarks of the policy core"
 go test -run '^$' -bench . -benchmem ./extract/ ./evaluate/ ./imageref/ ./policy/ 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' || true
