@@ -1,10 +1,9 @@
 package changescope
 
 import (
-	"strconv"
-	"strings"
-
 	"go.yaml.in/yaml/v3"
+
+	"github.com/promotion-gate/promotion-gate/shared/extract"
 )
 
 // identity is a document's Kubernetes identity; all empty for other YAML.
@@ -84,7 +83,7 @@ func (d *differ) node(a, b *yaml.Node, path string) {
 		d.mapping(a, b, path)
 	case a.Kind == yaml.SequenceNode && b.Kind == yaml.SequenceNode:
 		for i := 0; i < max(len(a.Content), len(b.Content)); i++ {
-			d.node(at(a.Content, i), at(b.Content, i), joinIndex(path, i))
+			d.node(at(a.Content, i), at(b.Content, i), extract.JoinIndex(path, i))
 		}
 	case a.Kind == yaml.ScalarNode && b.Kind == yaml.ScalarNode:
 		if a.Value != b.Value || a.ShortTag() != b.ShortTag() {
@@ -104,11 +103,11 @@ func (d *differ) mapping(a, b *yaml.Node, path string) {
 	for i := 0; i+1 < len(b.Content); i += 2 {
 		k := b.Content[i].Value
 		inB[k] = true
-		d.node(get(a, k), b.Content[i+1], joinKey(path, k))
+		d.node(get(a, k), b.Content[i+1], extract.JoinKey(path, k))
 	}
 	for i := 0; i+1 < len(a.Content); i += 2 {
 		if k := a.Content[i].Value; !inB[k] {
-			d.add(joinKey(path, k), Removed, a.Content[i+1], nil)
+			d.add(extract.JoinKey(path, k), Removed, a.Content[i+1], nil)
 		}
 	}
 }
@@ -118,21 +117,4 @@ func at(ns []*yaml.Node, i int) *yaml.Node {
 		return ns[i]
 	}
 	return nil
-}
-
-// joinKey and joinIndex write field paths exactly as package extract does, so that
-// the image fields it reports can be matched by path: keys that would make a path
-// ambiguous are written as ["key"].
-func joinKey(path, key string) string {
-	if key == "" || strings.ContainsAny(key, ".[]\" '") {
-		return path + "[" + strconv.Quote(key) + "]"
-	}
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-func joinIndex(path string, i int) string {
-	return path + "[" + strconv.Itoa(i) + "]"
 }

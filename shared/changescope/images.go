@@ -34,7 +34,7 @@ func imagePaths(d render.Document, fields []policy.ImageField) map[string]bool {
 		if list := get(rootOf(d.Node), "images"); list != nil && list.Kind == yaml.SequenceNode {
 			for i := range list.Content {
 				for _, f := range kustomizeImageFields {
-					paths[joinKey(joinIndex("images", i), f)] = true
+					paths[extract.JoinKey(extract.JoinIndex("images", i), f)] = true
 				}
 			}
 		}
@@ -56,6 +56,6 @@ func expand(paths map[string]bool, p string) {
 	}
 	prefix := strings.TrimSuffix(p[:open], ".")
 	for _, k := range strings.Split(p[open+1:len(p)-1], ",") {
-		paths[joinKey(prefix, k)] = true
+		paths[extract.JoinKey(prefix, k)] = true
 	}
 }

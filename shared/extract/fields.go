@@ -67,7 +67,7 @@ func (x *extractor) field(n *yaml.Node, segs []segment, path string, m meta, fir
 	if v == nil {
 		return
 	}
-	p := joinKey(path, s.key)
+	p := JoinKey(path, s.key)
 	if !s.each {
 		x.field(v, segs[1:], p, m, first)
 		return
@@ -77,7 +77,7 @@ func (x *extractor) field(n *yaml.Node, segs []segment, path string, m meta, fir
 	}
 	for i, it := range v.Content {
 		if it = deref(it); it != nil {
-			x.field(it, segs[1:], joinIndex(p, i), m, first)
+			x.field(it, segs[1:], JoinIndex(p, i), m, first)
 		}
 	}
 }

@@ -111,7 +111,7 @@ func (x *extractor) list(obj *yaml.Node, prefix string, depth int) {
 			continue
 		}
 		x.visited[it] = true
-		x.object(it, joinIndex(prefix+"items", i)+".", depth+1)
+		x.object(it, JoinIndex(prefix+"items", i)+".", depth+1)
 	}
 }
 
@@ -131,7 +131,7 @@ func (x *extractor) podSpec(spec *yaml.Node, path string, m meta) {
 			if img == nil || isNull(img) {
 				continue
 			}
-			src := x.source(m, joinIndex(path+"."+key, i)+".image", written.Line)
+			src := x.source(m, JoinIndex(path+"."+key, i)+".image", written.Line)
 			src.Container = str(lookup(c, "name"))
 			if img.Kind != yaml.ScalarNode {
 				x.out = append(x.out, Image{ParseError: "image is not a string: write the image reference as text", Source: src})

@@ -121,9 +121,11 @@ func isNull(n *yaml.Node) bool {
 	return false
 }
 
-// joinKey appends a mapping key to a field path. Keys that would make the path ambiguous
-// (empty, or holding '.', '[', ']', quotes or spaces) are written as ["key"].
-func joinKey(path, key string) string {
+// JoinKey appends a mapping key to a field path, as Source.FieldPath writes it. Keys that
+// would make the path ambiguous (empty, or holding '.', '[', ']', quotes or spaces) are
+// written as ["key"]. Other packages that name fields (changescope) use it so that their
+// paths match the extractor's.
+func JoinKey(path, key string) string {
 	if key == "" || strings.ContainsAny(key, ".[]\" '") {
 		return path + "[" + strconv.Quote(key) + "]"
 	}
@@ -133,8 +135,8 @@ func joinKey(path, key string) string {
 	return path + "." + key
 }
 
-// joinIndex appends a list index to a field path.
-func joinIndex(path string, i int) string {
+// JoinIndex appends a list index to a field path, as Source.FieldPath writes it.
+func JoinIndex(path string, i int) string {
 	return path + "[" + strconv.Itoa(i) + "]"
 }
 

@@ -103,7 +103,7 @@ func groupPath(m *yaml.Node, path string, g *partGroup, used []string) string {
 		}
 	}
 	if len(keys) == 1 {
-		return joinKey(path, keys[0])
+		return JoinKey(path, keys[0])
 	}
 	list := "{" + strings.Join(keys, ",") + "}"
 	if path == "" {

@@ -127,7 +127,7 @@ func (w *setterWalk) mapping(n *yaml.Node, path, container string) {
 	c := n.Content
 	for i := 0; i+1 < len(c); i += 2 {
 		k, v := c[i], c[i+1]
-		p := joinKey(path, k.Value)
+		p := JoinKey(path, k.Value)
 		switch v.Kind {
 		case yaml.MappingNode:
 			w.mapping(v, p, container)
@@ -160,7 +160,7 @@ func (w *setterWalk) mapping(n *yaml.Node, path, container string) {
 // name the container for the images below them.
 func (w *setterWalk) sequence(n *yaml.Node, path, container string, containers bool) {
 	for i, it := range n.Content {
-		p := joinIndex(path, i)
+		p := JoinIndex(path, i)
 		switch it.Kind {
 		case yaml.MappingNode:
 			c := container
