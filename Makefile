@@ -90,6 +90,10 @@ bench-gate: ## flux-gate on envtest + gittestserver: promotion latency, CPU, mem
 bench: ## Go benchmarks of the policy core (render vs render+evaluate)
 	bash hack/bench.sh
 
+.PHONY: cosign-example
+cosign-example: ## docs/supply-chain.md's worked example with the real cosign (builds cosign once: ~10 min)
+	bash hack/cosign-example.sh
+
 .PHONY: demo
 demo: build ## the whole promotion story: Flux promotes a digest and holds :latest, Argo CD refuses it
 	@bash hack/demo.sh

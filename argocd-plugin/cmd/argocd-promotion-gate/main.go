@@ -78,8 +78,9 @@ current directory (kustomize, Helm chart or plain YAML), checks it against the p
 --policy-dir, and prints the manifests, or refuses on stderr with a non-zero exit.
 
 The sidecar settings come from flags in plugin.yaml or from the sidecar's environment
-(` + cmp.EnvPolicyDir + `, ` + cmp.EnvTimeout + `, ` + cmp.EnvMaxOutputBytes + `), never from the
-application: ARGOCD_ENV_* variables are ignored.`,
+(` + cmp.EnvPolicyDir + `, ` + cmp.EnvTimeout + `, ` + cmp.EnvMaxOutputBytes + `,
+` + cmp.EnvTrustDir + `, ` + cmp.EnvRegistryTimeout + `, and ` + cmp.EnvDockerConfig + ` for registry
+credentials), never from the application: ARGOCD_ENV_* variables are ignored.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			req, ok := sc.request(c.ErrOrStderr())
@@ -152,12 +153,15 @@ type sidecar struct {
 func (s *sidecar) register(cmd *cobra.Command) {
 	s.settings, s.envErr = cmp.SettingsFromEnv(os.Getenv)
 	if s.envErr != nil {
-		s.settings = cmp.Settings{PolicyDir: cmp.DefaultPolicyDir, Timeout: cmp.DefaultTimeout, MaxOutputBytes: cmp.DefaultMaxOutputBytes}
+		s.settings = cmp.Settings{PolicyDir: cmp.DefaultPolicyDir, Timeout: cmp.DefaultTimeout, MaxOutputBytes: cmp.DefaultMaxOutputBytes,
+			TrustDir: cmp.DefaultTrustDir, RegistryTimeout: cmp.DefaultRegistryTimeout}
 	}
 	f := cmd.Flags()
 	f.StringVar(&s.settings.PolicyDir, "policy-dir", s.settings.PolicyDir, "directory of policy files ("+cmp.EnvPolicyDir+")")
 	f.DurationVar(&s.settings.Timeout, "timeout", s.settings.Timeout, "time limit of one render and check ("+cmp.EnvTimeout+")")
 	f.Int64Var(&s.settings.MaxOutputBytes, "max-output-bytes", s.settings.MaxOutputBytes, "largest manifest output handed to Argo CD ("+cmp.EnvMaxOutputBytes+")")
+	f.StringVar(&s.settings.TrustDir, "trust-dir", s.settings.TrustDir, "key material the policy names: files relative to it, secretRef/configMapRef at <dir>/<name>/<key> ("+cmp.EnvTrustDir+")")
+	f.DurationVar(&s.settings.RegistryTimeout, "registry-timeout", s.settings.RegistryTimeout, "time limit of each registry call of the signature and attestation checks ("+cmp.EnvRegistryTimeout+")")
 }
 
 // request is the plugin request of this process, or false after writing why there is

@@ -52,7 +52,16 @@ func Decide(ctx context.Context, req Request) (App, check.Outcome, error) {
 	ctx, cancel := context.WithTimeout(ctx, req.Settings.Timeout)
 	defer cancel()
 	creq := checkRequest(req, app)
+	v, closeVerifiers, err := verifiers(req.Settings)
+	if err != nil {
+		// Nothing that reaches a registry or a plugin can run: assume the strictest case.
+		return app, check.Outcome{Result: evaluate.Failure(policy.Classification{Protected: true}, "", err), Err: err}, nil
+	}
+	creq.Verifiers = v
 	out, err := runBounded(ctx, creq, req.Settings.Timeout)
+	// After a timeout the abandoned check may still be running a plugin: stopping the
+	// plugin processes is what ends it.
+	closeVerifiers()
 	// The sidecar's temporary checkout means nothing to the reader: name files by their
 	// repository path.
 	out.Result.Error = strings.ReplaceAll(out.Result.Error, creq.RepoRoot+string(filepath.Separator), "")
@@ -173,7 +182,7 @@ func runBounded(ctx context.Context, req check.Request, limit time.Duration) (ch
 	case out := <-done:
 		return out, nil
 	case <-ctx.Done():
-		return check.Outcome{}, fmt.Errorf("%w: the render and check did not finish within %s (%s on the sidecar): make the application smaller, or raise the limit while keeping it under the repo-server's 60s deadline",
+		return check.Outcome{}, fmt.Errorf("%w: the render and check (registry and plugin calls included) did not finish within %s (%s on the sidecar): make the application smaller, check that the registries answer quickly, or raise the limit while keeping it under the repo-server's 60s deadline",
 			errTimeout, limit, EnvTimeout)
 	}
 }
