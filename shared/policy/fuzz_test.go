@@ -17,6 +17,7 @@ import (
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(basePolicy))
 	f.Add([]byte(classifyPolicy))
+	f.Add([]byte(header + "spec:\n" + supplyChainRule))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse(Source{Name: "fuzz.yaml", Data: data})
 		if err != nil {
