@@ -8,7 +8,8 @@
 #   2. in CI: the promotion-gate CLI checks the prod overlay against the example policy;
 #   3. runs bin/promotion-gate-demo: a kube-apiserver, a Git server, an OCI registry,
 #      flux-gate and the Argo CD sidecar, and the story from a Flux proposal to the
-#      rollback point. It tears everything down and exits non-zero naming the failed step.
+#      rollback point, then signed and unsigned images (a key and a test transparency log
+#      made for the run). It tears everything down and exits non-zero naming the failed step.
 #
 # KUBEBUILDER_ASSETS and PROMOTION_GATE_ARGOCD_BIN, when set, are used as they are.
 set -euo pipefail
@@ -75,7 +76,8 @@ prod=$examples/apps/payments-api/overlays/prod
 failed() { echo "demo: step failed: $*" >&2; exit 1; }
 
 printf '\n== In CI: the promotion-gate CLI checks a change before it merges (policy-dry-run-prod)\n'
-printf '   The same policy that flux-gate and the Argo CD plugin load below, from examples/policy:\n'
+printf '   The platform baseline from examples/policy (flux-gate and the Argo CD plugin load it below, with a\n'
+printf '   signatures rule added from examples/supply-chain):\n'
 "$pg" policy validate "$policy" | sed 's/^/   /' || failed "the example policy does not validate"
 "$pg" check "$prod" --policy "$policy" --repo-root "$examples" | sed 's/^/   /' ||
   failed "the prod overlay, pinned by digest, must be allowed"

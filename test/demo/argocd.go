@@ -90,13 +90,18 @@ func (d *demo) startSidecar(ctx context.Context, namespace string) error {
 	if err != nil {
 		return err
 	}
-	env := cleanEnv(
+	trustDir, err := d.projectTrust(ctx, namespace, filepath.Join(base, "t"))
+	if err != nil {
+		return err
+	}
+	env := cleanEnv(append(d.registryEnv(d.sidecarDockerConfig),
 		"PATH="+pluginDir+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"ARGOCD_PLUGINSOCKFILEPATH="+sc.sockDir,
 		"ARGOCD_CMP_WORKDIR="+workDir,
 		"PROMOTION_GATE_POLICY_DIR="+policyDir,
+		"PROMOTION_GATE_TRUST_DIR="+trustDir,
 		"TMPDIR="+d.work,
-	)
+	)...)
 	bin := filepath.Join(d.cfg.ArgoCDBin, "argocd-cmp-server")
 	sc.proc, err = startProcess("argocd-cmp-server", bin, []string{"--config-dir-path", configDir, "--loglevel", "info"},
 		env, base, filepath.Join(d.work, "argocd-cmp-server.log"))
@@ -120,6 +125,8 @@ func (d *demo) startSidecar(ctx context.Context, namespace string) error {
 	d.field("argocd-cmp-server", "pid %d, Argo CD's real CMP server with plugin %s (plugin.yaml from ConfigMap %s/%s)",
 		sc.proc.cmd.Process.Pid, pluginName, namespace, plugin[0].Name)
 	d.field("", "policy mounted as files, as the chart's sidecar mounts it: %s", strings.Join(policyFiles, ", "))
+	d.field("", "ConfigMap %s/%s mounted in its trust directory, as the chart's sidecar.trust.configMaps does", namespace, trustConfigMap)
+	d.field("", "a docker config with the %s credentials as DOCKER_CONFIG, as the chart's sidecar.registryCredentialsSecret mounts it", publicRegistry)
 	return nil
 }
 

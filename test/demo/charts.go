@@ -6,6 +6,7 @@ import (
 	"github.com/promotion-gate/promotion-gate/test/internal/manifests"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,27 +26,31 @@ type rendered struct {
 	Objects []*unstructured.Unstructured                // the templates, in Helm's order
 }
 
-// policyValues reads the example policy directory into the charts' `policies` value:
-// one entry per file, the file's text, as `--set-file policies.<name>=<file>` gives it.
-func policyValues(dir string) (map[string]any, error) {
+// policyValues reads the example policy directory, and extra policy files, into the
+// charts' `policies` value: one entry per file, the file's text, as
+// `--set-file policies.<name>=<file>` gives it.
+func policyValues(dir string, extra ...string) (map[string]any, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read the example policy %s: %w", dir, err)
 	}
-	policies := map[string]any{}
+	files := slices.Clone(extra)
 	for _, e := range entries {
 		ext := filepath.Ext(e.Name())
-		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
-			continue
+		if !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+			files = append(files, filepath.Join(dir, e.Name()))
 		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("read the example policy %s: %w", e.Name(), err)
-		}
-		policies[strings.TrimSuffix(e.Name(), ext)] = string(b)
 	}
-	if len(policies) == 0 {
+	if len(files) == len(extra) {
 		return nil, fmt.Errorf("no policy file (*.yaml) in %s", dir)
+	}
+	policies := map[string]any{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("read the example policy %s: %w", f, err)
+		}
+		policies[strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))] = string(b)
 	}
 	return map[string]any{"policies": policies}, nil
 }

@@ -1,14 +1,19 @@
 // Package demo plays the promotion-gate story end to end on one machine, with real parts:
 // a kube-apiserver and etcd (controller-runtime envtest), a Git server
 // (fluxcd/pkg/gittestserver) holding examples/platform-config, an OCI registry
-// (go-containerregistry) holding two payments-api images, the flux-gate binary running
-// against the API server with the chart's RBAC and policy ConfigMaps, and Argo CD's
-// argocd-cmp-server running the argocd-promotion-gate plugin.
+// (go-containerregistry) holding three payments-api images, two of them signed, the
+// flux-gate binary running against the API server with the chart's RBAC and policy
+// ConfigMaps, and Argo CD's argocd-cmp-server running the argocd-promotion-gate plugin.
 //
 // Two components that a real cluster would run are played by the demo, and its output
 // says so where it happens: Flux's image-automation-controller (its push to the proposal
 // branch and its status.lastPushCommit) and Argo CD's repo-server (streaming a checkout to
 // the sidecar, with the cmp-client stand-in built from argo-cd's own client code).
+//
+// For the signature checks the registry answers as ghcr.io (the name the example
+// repository uses) to flux-gate and the sidecar, through a proxy and a CA made for the
+// run, and the release pipeline's signatures are real Sigstore bundles made with a key
+// pair and an in-process transparency log made for the run (registry.go, signing.go).
 //
 // The same story is the promotion-gate-demo command (make demo) and a Go test that
 // asserts each step (demo_test.go).
@@ -54,11 +59,16 @@ type Report struct {
 	GitURL      string            // the platform repository on the Git server
 	InitialMain string            // main as pushed from examples/platform-config
 	Digests     map[string]string // payments-api tag -> digest, as the registry reports it
+	Signatures  map[string]string // payments-api tag -> digest of the signature bundle attached at start
 	Promoted    Promotion
 	Held        Hold
 	Render      Render
 	Refusal     Refusal
 	Rollback    Rollback
+	SupplyChain SupplyChain
+	// Authorized and Refused count the requests the registry, as ghcr.io, served with
+	// the pull secret's credentials and turned away without them.
+	Authorized, Refused int
 }
 
 // Promotion is step 1: a proposal by digest, promoted.
@@ -68,19 +78,25 @@ type Promotion struct {
 	ReadyReason string   // the gate's Ready reason
 	ReadyStatus string   // the gate's Ready status
 	Images      []string // status.lastPromotion.images
+	// SignatureReads counts the requests for the referrers of the promoted digest
+	// (where its signature is) that the registry served before the gate promoted it:
+	// since the start in step 1, since the signing in step 7.
+	SignatureReads int
 }
 
 // Hold is step 2: a proposal with :latest, held.
 type Hold struct {
-	Proposal       string // the commit the demo pushed as IAC
-	MainAfter      string // main afterwards (unchanged)
-	ProposalBranch string // the proposal branch head afterwards (the held commit)
-	ReadyReason    string
-	ReadyStatus    string
-	Verdict        string
-	FindingRules   []string // rules of status.lastEvaluation.findings
-	FindingImages  []string
-	Event          string // the Warning event's message
+	Proposal        string // the commit the demo pushed as IAC
+	MainAfter       string // main afterwards (unchanged)
+	ProposalBranch  string // the proposal branch head afterwards (the held commit)
+	ReadyReason     string
+	ReadyStatus     string
+	Verdict         string
+	FindingRules    []string // rules of status.lastEvaluation.findings
+	FindingChecks   []string
+	FindingImages   []string
+	FindingMessages []string
+	Event           string // the Warning event's message
 }
 
 // Render is step 3a: Argo CD renders prod from main.
@@ -103,6 +119,20 @@ type Rollback struct {
 	PreviousCommit string // status.lastPromotion.previousCommit: what main returns to
 	Parent         string // the parent of Commit, read from Git
 	Files          []string
+}
+
+// SupplyChain is steps 5 to 7: a digest nobody signed is held by flux-gate and
+// refused by Argo CD; once signed, the same proposal is promoted.
+type SupplyChain struct {
+	Unsigned Hold      // step 5
+	Refusal  Refusal   // step 6
+	Bundle   string    // step 7: the signature bundle attached to the held digest
+	Promoted Promotion // step 7
+	Render   Render    // step 7: Argo CD renders prod from main
+	// RefusalReads and RenderReads count the requests for the referrers of the
+	// digest that the registry served while the sidecar refused it (step 6) and
+	// rendered it once signed (step 7): the sidecar checks signatures itself.
+	RefusalReads, RenderReads int
 }
 
 // StepError names the step that failed.
@@ -136,7 +166,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer log.SetOutput(prevLog)
 	ctrllog.SetLogger(logr.Discard())
 
-	d := &demo{cfg: cfg, out: cfg.Out, rep: &Report{Digests: map[string]string{}}}
+	d := &demo{cfg: cfg, out: cfg.Out, rep: &Report{Digests: map[string]string{}, Signatures: map[string]string{}}}
 	work, err := os.MkdirTemp("", "promotion-gate-demo-")
 	if err != nil {
 		return nil, &StepError{Step: "check the parts", Err: err}
@@ -152,6 +182,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"2. Flux proposes payments-api:latest for prod", d.hold},
 		{"3. Argo CD renders prod through the promotion-gate plugin", d.argo},
 		{"4. The rollback point", d.rollback},
+		{"5. Supply chain: Flux proposes payments-api " + unsignedTag + " by digest, but nobody signed it", d.unsigned},
+		{"6. Argo CD is pointed at the unsigned proposal", d.argoUnsigned},
+		{"7. The release pipeline signs payments-api " + unsignedTag, d.signLate},
 	}
 	fmt.Fprintln(d.out, "\npromotion-gate: one promotion policy, enforced at both doors of a GitOps pipeline.")
 	fmt.Fprintln(d.out, "Flux's proposals pass flux-gate before they reach main; Argo CD renders prod through the plugin.")
@@ -177,7 +210,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	_ = os.RemoveAll(work)
 	fmt.Fprintln(d.out, "\nDemo finished: the digest was promoted, :latest was held in Git and refused by Argo CD,")
-	fmt.Fprintln(d.out, "and the gate's status names the commit to revert. Every part was stopped.")
+	fmt.Fprintln(d.out, "and the gate's status names the commit to revert; an unsigned digest was held and refused")
+	fmt.Fprintln(d.out, "until the release key signed it. Every part was stopped.")
 	return d.rep, nil
 }
 

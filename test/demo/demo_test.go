@@ -44,6 +44,11 @@ func TestDemo(t *testing.T) {
 	g.Expect(rep.Digests).To(HaveKey("1.9.0"))
 	g.Expect(rep.Digests["1.9.0"]).To(MatchRegexp(`^sha256:[0-9a-f]{64}$`))
 	g.Expect(rep.Digests["latest"]).To(MatchRegexp(`^sha256:[0-9a-f]{64}$`))
+	g.Expect(rep.Digests[unsignedTag]).To(MatchRegexp(`^sha256:[0-9a-f]{64}$`))
+	// The release pipeline signed 1.9.0 and latest: a bundle artifact attached to each.
+	g.Expect(rep.Signatures).To(HaveLen(2))
+	g.Expect(rep.Signatures["1.9.0"]).To(MatchRegexp(`^sha256:[0-9a-f]{64}$`))
+	g.Expect(rep.Signatures["latest"]).To(MatchRegexp(`^sha256:[0-9a-f]{64}$`))
 
 	// 1. The digest is promoted: main is exactly the proposal commit.
 	p := rep.Promoted
@@ -51,6 +56,7 @@ func TestDemo(t *testing.T) {
 	g.Expect(p.ReadyStatus).To(Equal("True"))
 	g.Expect(p.ReadyReason).To(BeElementOf("Promoted", "UpToDate")) // UpToDate once the gate looked again
 	g.Expect(p.Images).To(ContainElement("ghcr.io/example/payments-api:1.9.0@" + rep.Digests["1.9.0"]))
+	g.Expect(p.SignatureReads).To(BeNumerically(">=", 1), "flux-gate looked for the signature of the promoted digest")
 
 	// 2. :latest is held on the proposal branch with the finding.
 	h := rep.Held
@@ -60,6 +66,7 @@ func TestDemo(t *testing.T) {
 	g.Expect(h.ReadyReason).To(Equal("PolicyViolation"))
 	g.Expect(h.Verdict).To(Equal("Denied"))
 	g.Expect(h.FindingRules).To(ContainElement("prod-immutable-images"))
+	g.Expect(h.FindingRules).To(HaveEach(Equal("prod-immutable-images")), "latest is signed: no signatures finding")
 	g.Expect(h.FindingImages).To(ContainElement(ContainSubstring("payments-api:latest")))
 	g.Expect(h.Event).To(ContainSubstring("prod-immutable-images"))
 	g.Expect(h.Event).To(ContainSubstring("payments-api:latest"))
@@ -86,9 +93,55 @@ func TestDemo(t *testing.T) {
 	g.Expect(b.Parent).To(Equal(rep.InitialMain))
 	g.Expect(b.Files).To(Equal([]string{prodKustomize}))
 
+	// 5. A digest nobody signed is held, with the signatures finding naming the image.
+	sc := rep.SupplyChain
+	unsigned := "ghcr.io/example/payments-api:" + unsignedTag + "@" + rep.Digests[unsignedTag]
+	u := sc.Unsigned
+	g.Expect(u.MainAfter).To(Equal(p.Proposal), "main did not move")
+	g.Expect(u.ProposalBranch).To(Equal(u.Proposal))
+	g.Expect(u.ReadyStatus).To(Equal("False"))
+	g.Expect(u.ReadyReason).To(Equal("PolicyViolation"))
+	g.Expect(u.Verdict).To(Equal("Denied"))
+	g.Expect(u.FindingRules).To(Equal([]string{signedRule}))
+	g.Expect(u.FindingChecks).To(Equal([]string{"signatures"}))
+	g.Expect(u.FindingImages).To(Equal([]string{unsigned}))
+	g.Expect(u.FindingMessages[0]).To(ContainSubstring("is unsigned"))
+	g.Expect(u.FindingMessages[0]).To(ContainSubstring(`authority "release-pipeline" (key) did not sign it`))
+	g.Expect(u.Event).To(ContainSubstring(signedRule))
+	g.Expect(u.Event).To(ContainSubstring(unsigned))
+
+	// 6. The sidecar refuses prod at the unsigned digest, with the signatures finding.
+	sr := sc.Refusal
+	g.Expect(sr.Revision).To(Equal(u.Proposal))
+	g.Expect(sr.ExitCode).To(Equal(1))
+	g.Expect(sr.SidecarError).To(ContainSubstring("promotion-gate refused to render " + prodOverlay))
+	g.Expect(sr.SidecarError).To(ContainSubstring("image " + unsigned + ": rule " + signedRule + ": image " + unsigned + " is unsigned"))
+	g.Expect(sr.ComparisonError).To(HavePrefix("Failed to load target state: "))
+	g.Expect(sr.ComparisonError).To(HaveSuffix(sr.SidecarError))
+	g.Expect(sc.RefusalReads).To(BeNumerically(">=", 1), "the sidecar looked for the signature itself")
+
+	// 7. Signed, the same proposal commit is promoted, and Argo CD renders it from main.
+	g.Expect(sc.Bundle).To(MatchRegexp(`^sha256:[0-9a-f]{64}$`))
+	sp := sc.Promoted
+	g.Expect(sp.Proposal).To(Equal(u.Proposal))
+	g.Expect(sp.MainAfter).To(Equal(u.Proposal))
+	g.Expect(sp.ReadyStatus).To(Equal("True"))
+	g.Expect(sp.ReadyReason).To(BeElementOf("Promoted", "UpToDate"))
+	g.Expect(sp.Images).To(Equal([]string{unsigned}))
+	g.Expect(sp.SignatureReads).To(BeNumerically(">=", 1), "the gate read the referrers again after the signing")
+	g.Expect(sc.Render.Revision).To(Equal(u.Proposal))
+	objs, err = manifests.Decode(sc.Render.Manifests)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(images(objs)).To(Equal([]string{unsigned}))
+	g.Expect(sc.RenderReads).To(BeNumerically(">=", 1), "the sidecar verified the signature itself")
+
+	// flux-gate and the sidecar read the registry with the pull secret's credentials.
+	g.Expect(rep.Authorized).To(BeNumerically(">=", 6))
+
 	// Every step was told, and every part stopped.
 	for _, s := range []string{"The demo plays Flux's image-automation-controller", "The demo plays Argo CD's repo-server",
-		"git revert " + p.Proposal, "flux-gate stopped", "argocd-cmp-server stopped", "kube-apiserver and etcd stopped"} {
+		"git revert " + p.Proposal, "the demo has no Rekor", "answers only for ghcr.io:443", "Secret flux-system/ghcr-pull",
+		"flux-gate stopped", "argocd-cmp-server stopped", "OCI registry stopped", "kube-apiserver and etcd stopped"} {
 		g.Expect(out.String()).To(ContainSubstring(s))
 	}
 }

@@ -80,7 +80,7 @@ func (d *demo) startFluxGate(ctx context.Context, dep *fluxGateDeployment) error
 		return err
 	}
 	args := dep.processArgs(healthAddr, filepath.Join(d.work, "flux-gate", "git-cache"))
-	env := cleanEnv("KUBECONFIG="+kubeconfig, "RUNTIME_NAMESPACE="+dep.Namespace, "TMPDIR="+d.work)
+	env := cleanEnv(append(d.registryEnv(d.fluxGateDockerConfig), "KUBECONFIG="+kubeconfig, "RUNTIME_NAMESPACE="+dep.Namespace, "TMPDIR="+d.work)...)
 	p, err := startProcess("flux-gate", d.cfg.FluxGate, args, env, d.work, filepath.Join(d.work, "flux-gate.log"))
 	if err != nil {
 		return err

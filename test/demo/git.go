@@ -161,6 +161,18 @@ func (g *gitServer) heads(ctx context.Context) (map[string]string, error) {
 	return out, nil
 }
 
+// deleteBranch deletes branch on the server, as `git push origin --delete` does.
+func (g *gitServer) deleteBranch(ctx context.Context, branch string) error {
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	remote := gogit.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{g.url}})
+	ref := plumbing.NewBranchReferenceName(branch)
+	if err := remote.PushContext(ctx, &gogit.PushOptions{RefSpecs: []config.RefSpec{config.RefSpec(":" + ref)}}); err != nil {
+		return fmt.Errorf("delete branch %s of %s: %w", branch, g.url, err)
+	}
+	return nil
+}
+
 // head is one branch's commit, "" when the branch does not exist.
 func (g *gitServer) head(ctx context.Context, branch string) (string, error) {
 	heads, err := g.heads(ctx)

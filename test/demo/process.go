@@ -110,7 +110,8 @@ func splitLines(s string) []string {
 }
 
 // cleanEnv is this process's environment without anything that could change what
-// flux-gate, the sidecar or the plugin do, so that the demo states all of it.
+// flux-gate, the sidecar or the plugin do (registry credentials, proxies and trusted
+// CAs included), so that the demo states all of it.
 func cleanEnv(extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -118,7 +119,9 @@ func cleanEnv(extra ...string) []string {
 		switch {
 		case strings.HasPrefix(name, "PROMOTION_GATE_"), strings.HasPrefix(name, "ARGOCD_"),
 			strings.HasPrefix(name, "PARAM_"), strings.HasPrefix(name, "KUBE"),
-			name == "RUNTIME_NAMESPACE", name == "PATH", name == "TMPDIR":
+			name == "RUNTIME_NAMESPACE", name == "PATH", name == "TMPDIR",
+			name == "DOCKER_CONFIG", name == "SSL_CERT_FILE", name == "SSL_CERT_DIR",
+			strings.HasSuffix(strings.ToUpper(name), "_PROXY"):
 			continue
 		}
 		env = append(env, kv)

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
+	"github.com/promotion-gate/promotion-gate/shared/registry/registrytest"
 )
 
 // demo is one run of the story and the parts it started.
@@ -27,9 +28,15 @@ type demo struct {
 	cluster    *cluster
 	git        *gitServer
 	registry   *ociRegistry
+	signer     *releaseSigner
+	images     map[string]registrytest.Image // payments-api tag -> what was pushed
 	fluxGate   *process
 	sidecar    *sidecar
 	automation client.ObjectKey
+
+	// The DOCKER_CONFIG directories of flux-gate (no credentials) and the sidecar.
+	fluxGateDockerConfig string
+	sidecarDockerConfig  string
 }
 
 // Chart releases, as a platform team would install them.
@@ -63,23 +70,17 @@ func (d *demo) start(ctx context.Context) error {
 	d.field("Git server", "%s (Flux's gittestserver, smart HTTP)", d.git.url)
 	d.field("", "main at %s: examples/platform-config, prod pinned to payments-api 1.8.3 by digest", d.rep.InitialMain)
 
-	d.registry = startRegistry()
-	for i, tag := range []string{"1.9.0", "latest"} {
-		digest, err := d.registry.push(ctx, "example/payments-api", tag, int64(i), d.cfg.Timeout)
-		if err != nil {
-			return err
-		}
-		d.rep.Digests[tag] = digest
+	if err := d.startRegistry(); err != nil {
+		return err
 	}
-	d.field("OCI registry", "%s (go-containerregistry), standing in for ghcr.io/example:", d.registry.host)
-	d.field("", "payments-api:1.9.0  %s", d.rep.Digests["1.9.0"])
-	d.field("", "payments-api:latest %s", d.rep.Digests["latest"])
-	d.say("(a digest is the hash of the image's manifest: the same in whichever registry holds it)")
 
 	if err := d.install(ctx); err != nil {
 		return err
 	}
 	if err := d.createFluxObjects(ctx); err != nil {
+		return err
+	}
+	if err := d.createImageObjects(ctx); err != nil {
 		return err
 	}
 	g, err := d.waitGate(ctx, metav1.ConditionTrue, []string{gatev1.UpToDateReason}, nil)
@@ -96,7 +97,7 @@ func (d *demo) start(ctx context.Context) error {
 // ConfigMaps), then runs flux-gate and the sidecar as the charts would.
 func (d *demo) install(ctx context.Context) error {
 	root := d.cfg.RepoRoot
-	values, err := policyValues(filepath.Join(root, "examples", "policy"))
+	values, err := policyValues(filepath.Join(root, "examples", "policy"), filepath.Join(root, filepath.FromSlash(supplyChainPolicy)))
 	if err != nil {
 		return err
 	}
@@ -123,13 +124,19 @@ func (d *demo) install(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("install the flux-gate chart: %w", err)
 	}
-	d.field("charts/flux-gate", "rendered by the Helm SDK with examples/policy as values; installed %s", kindSummary(applied))
+	d.field("charts/flux-gate", "rendered by the Helm SDK with examples/policy and %s as values; installed %s", supplyChainPolicy, kindSummary(applied))
 	d.field("", "not installed: %s (no kubelet here: the demo runs the binary itself)", objectNames(skipped))
 	applied, _, err = d.cluster.apply(ctx, argo.Objects)
 	if err != nil {
 		return fmt.Errorf("install the argocd-promotion-gate chart: %w", err)
 	}
 	d.field("charts/argocd-…", "rendered with the same values; installed %s", kindSummary(applied))
+
+	if err := d.createTrust(ctx, fluxNamespace, argoCDNamespace); err != nil {
+		return err
+	}
+	d.field("ConfigMap", "%s in %s and %s: the release key's %s and the log's %s, which the policy names",
+		trustConfigMap, fluxNamespace, argoCDNamespace, trustKeyFile, trustRootFile)
 
 	dep, err := chartDeployment(flux.Objects)
 	if err != nil {
@@ -159,8 +166,10 @@ func (d *demo) teardown() error {
 		}
 	}
 	if d.registry != nil {
+		d.rep.Authorized, d.rep.Refused = int(d.registry.authorized.Load()), int(d.registry.refused.Load())
 		d.registry.stop()
-		d.say("OCI registry stopped")
+		d.say("OCI registry stopped (as %s it served %d requests with the pull secret's credentials and refused %d without)",
+			publicRegistry, d.rep.Authorized, d.rep.Refused)
 	}
 	if d.git != nil {
 		d.git.stop()

@@ -66,7 +66,8 @@ func (d *demo) promote(ctx context.Context) error {
 	}
 	lp, ev := g.Status.LastPromotion, g.Status.LastEvaluation
 	status, reason, line := ready(g)
-	d.rep.Promoted = Promotion{Proposal: p, MainAfter: main, ReadyStatus: status, ReadyReason: reason, Images: lp.Images}
+	d.rep.Promoted = Promotion{Proposal: p, MainAfter: main, ReadyStatus: status, ReadyReason: reason, Images: lp.Images,
+		SignatureReads: d.signatureReads("1.9.0")}
 	if main != p {
 		return fmt.Errorf("the gate reports the promotion of %s, but main is at %s", p, main)
 	}
@@ -74,6 +75,8 @@ func (d *demo) promote(ctx context.Context) error {
 		ev.Verdict, envLabel(ev.Environment, ev.Protected))
 	d.field("main", "was %s, now %s: the proposal commit itself", lp.PreviousCommit, main)
 	d.field("images", "%s", strings.Join(lp.Images, ", "))
+	d.field("signature", "verified (rule %s): flux-gate read the image's OCI referrers at ghcr.io (%d request(s)) and found "+
+		"the release key's signature, logged in the transparency log", signedRule, d.rep.Promoted.SignatureReads)
 	d.field("policy", "%s", lp.PolicyRevision)
 	d.field("Ready", "%s", line)
 	return nil
@@ -106,13 +109,8 @@ func (d *demo) hold(ctx context.Context) error {
 		return err
 	}
 	ev := g.Status.LastEvaluation
-	status, reason, line := ready(g)
-	d.rep.Held = Hold{Proposal: p, MainAfter: heads["main"], ProposalBranch: heads[proposalBranch],
-		ReadyStatus: status, ReadyReason: reason, Verdict: ev.Verdict, Event: event}
-	for _, f := range ev.Findings {
-		d.rep.Held.FindingRules = append(d.rep.Held.FindingRules, f.Rule)
-		d.rep.Held.FindingImages = append(d.rep.Held.FindingImages, f.Image)
-	}
+	_, _, line := ready(g)
+	d.rep.Held = newHold(g, p, heads, event)
 	if heads["main"] != before || heads[proposalBranch] != p {
 		return fmt.Errorf("want main still at %s and %s at %s; Git has main at %s and %s at %s",
 			short(before), proposalBranch, short(p), short(heads["main"]), proposalBranch, short(heads[proposalBranch]))
@@ -121,10 +119,7 @@ func (d *demo) hold(ctx context.Context) error {
 		"and the commit waits on %s, where a person can see it.",
 		ev.Verdict, envLabel(ev.Environment, ev.Protected), short(before), proposalBranch)
 	d.field("Ready", "%s", line)
-	for _, f := range ev.Findings {
-		d.field("finding", "%s (%s): %s %s", f.Rule, f.Enforcement, f.Image, f.Message)
-		d.field("", "in %s %s; fix: %s", f.File, f.Field, f.Fix)
-	}
+	d.findings(ev.Findings)
 	d.say("The Warning event on PromotionGate %s/%s (what `kubectl describe` and Flux alerts show):", fluxNamespace, gateName)
 	d.quote(event)
 	return nil
@@ -135,13 +130,8 @@ func (d *demo) hold(ctx context.Context) error {
 func (d *demo) argo(ctx context.Context) error {
 	d.say("The demo plays Argo CD's repo-server, which is not running here: it checks out the Application's " +
 		"revision and streams it to the real argocd-cmp-server, through a client built from argo-cd's own code.")
-	app := application{Name: "payments-api-prod", Namespace: "payments-prod", Path: prodOverlay, TargetRevision: "main"}
-	dir := filepath.Join(d.work, "argocd", "main")
-	rev, err := d.git.checkout(ctx, "main", dir)
-	if err != nil {
-		return err
-	}
-	res, err := d.generate(ctx, dir, rev, app)
+	app := prodApplication("main")
+	rev, res, err := d.render(ctx, app, "main")
 	if err != nil {
 		return err
 	}
@@ -160,11 +150,7 @@ func (d *demo) argo(ctx context.Context) error {
 	d.say("")
 	d.say("Now someone points the prod Application at the held proposal (targetRevision %s):", proposalBranch)
 	app.TargetRevision = proposalBranch
-	dir = filepath.Join(d.work, "argocd", "proposal")
-	if rev, err = d.git.checkout(ctx, proposalBranch, dir); err != nil {
-		return err
-	}
-	res, err = d.generate(ctx, dir, rev, app)
+	rev, res, err = d.render(ctx, app, "proposal")
 	if err != nil {
 		return err
 	}
@@ -177,6 +163,24 @@ func (d *demo) argo(ctx context.Context) error {
 		"ComparisonError, as the Argo CD UI shows it (argo-cd v2.14's wording around the plugin's message):")
 	d.quote(d.rep.Refusal.ComparisonError)
 	return nil
+}
+
+// prodApplication is the prod Application at targetRevision.
+func prodApplication(targetRevision string) application {
+	return application{Name: "payments-api-prod", Namespace: "payments-prod", Path: prodOverlay, TargetRevision: targetRevision}
+}
+
+// render plays the repo-server for app: it checks out app.TargetRevision into a new
+// directory named after what (each render gets its own, as each revision does in
+// Argo CD) and asks the sidecar for the manifests.
+func (d *demo) render(ctx context.Context, app application, what string) (string, cmpResult, error) {
+	dir := filepath.Join(d.work, "argocd", what)
+	rev, err := d.git.checkout(ctx, app.TargetRevision, dir)
+	if err != nil {
+		return "", cmpResult{}, err
+	}
+	res, err := d.generate(ctx, dir, rev, app)
+	return rev, res, err
 }
 
 // rollback is step 4: the rollback point recorded by the gate, checked against Git.
@@ -233,4 +237,32 @@ func envLabel(env string, protected bool) string {
 		return env + " (protected)"
 	}
 	return env
+}
+
+// newHold is the evidence of a held proposal p: the gate's evaluation and Ready
+// condition, the branch heads and the Warning event.
+func newHold(g *gatev1.PromotionGate, p string, heads map[string]string, event string) Hold {
+	ev := g.Status.LastEvaluation
+	status, reason, _ := ready(g)
+	h := Hold{Proposal: p, MainAfter: heads["main"], ProposalBranch: heads[proposalBranch],
+		ReadyStatus: status, ReadyReason: reason, Verdict: ev.Verdict, Event: event}
+	for _, f := range ev.Findings {
+		h.FindingRules = append(h.FindingRules, f.Rule)
+		h.FindingChecks = append(h.FindingChecks, f.Check)
+		h.FindingImages = append(h.FindingImages, f.Image)
+		h.FindingMessages = append(h.FindingMessages, f.Message)
+	}
+	return h
+}
+
+// findings prints the findings of an evaluation.
+func (d *demo) findings(fs []gatev1.Finding) {
+	for _, f := range fs {
+		if f.Image != "" && strings.Contains(f.Message, f.Image) {
+			d.field("finding", "%s (%s): %s", f.Rule, f.Enforcement, f.Message)
+		} else {
+			d.field("finding", "%s (%s): %s %s", f.Rule, f.Enforcement, f.Image, f.Message)
+		}
+		d.field("", "in %s %s; fix: %s", f.File, f.Field, f.Fix)
+	}
 }

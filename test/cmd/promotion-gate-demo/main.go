@@ -1,7 +1,7 @@
 // Command promotion-gate-demo plays the whole promotion story on this machine with real
 // parts (make demo runs it): a digest promoted by flux-gate, a :latest proposal held,
-// Argo CD's sidecar rendering prod and refusing the held proposal, and the rollback
-// point. It exits 0 when every step did what it should, 1 naming the step that failed,
+// Argo CD's sidecar rendering prod and refusing the held proposal, the rollback point,
+// and the supply chain: an unsigned digest held and refused until it is signed. It exits 0 when every step did what it should, 1 naming the step that failed,
 // 2 when a part is missing.
 package main
 
