@@ -133,3 +133,21 @@ spec:
 	g.Expect(res.Images).To(HaveLen(1))
 	g.Expect(res.Images[0].Source.ImagePolicy).To(Equal("flux-system:payments-api-prod"))
 }
+
+func TestPolicyDir(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "policy.yaml")
+	if err := os.WriteFile(file, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, policy, want string }{
+		{"a directory", dir, dir},
+		{"a single file", file, dir},
+		{"missing", filepath.Join(dir, "nope"), dir},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			NewWithT(t).Expect(check.PolicyDir(tt.policy)).To(Equal(tt.want))
+		})
+	}
+}

@@ -3,6 +3,8 @@ package check
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -29,6 +31,9 @@ type VerifierOptions struct {
 	Log io.Writer
 	// UserAgent is sent to registries.
 	UserAgent string
+	// CacheDir, when set, keeps verified digests in a private directory so that later
+	// processes (the sidecar's next render) need not verify them again.
+	CacheDir string
 }
 
 // NewVerifiers returns the registry verifier and the plugin runner. Call close when the
@@ -42,10 +47,25 @@ func NewVerifiers(o VerifierOptions) (v Verifiers, close func(), err error) {
 	if err != nil {
 		return Verifiers{}, func() {}, fmt.Errorf("set up registry access: %w", err)
 	}
+	cache := supplychain.NewCache(0)
+	if o.CacheDir != "" {
+		if cache, err = supplychain.NewDirCache(o.CacheDir, 0); err != nil {
+			return Verifiers{}, func() {}, err
+		}
+	}
 	runner := plugin.NewRunner(plugin.Options{Dir: o.PluginDir, Log: o.Log})
 	v = Verifiers{
-		Images:  supplychain.New(supplychain.Options{Registry: reg, Trust: trust.Dir(o.TrustDir), Cache: supplychain.NewCache(0)}),
+		Images:  supplychain.New(supplychain.Options{Registry: reg, Trust: trust.Dir(o.TrustDir), Cache: cache}),
 		Plugins: runner,
 	}
 	return v, func() { _ = runner.Close() }, nil
+}
+
+// PolicyDir is the directory of a policy path (itself when it is a directory): relative
+// plugin paths in the policy are resolved against it.
+func PolicyDir(p string) string {
+	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+		return p
+	}
+	return filepath.Dir(p)
 }

@@ -20,6 +20,8 @@ const maxCacheEntries = 100_000
 // remembers nothing. It is safe for concurrent use.
 type Cache struct {
 	ttl time.Duration
+	// dir, when set, also keeps the entries in files (see NewDirCache).
+	dir string
 	mu  sync.Mutex
 	// until is when each entry stops counting.
 	until map[string]time.Time
@@ -51,6 +53,11 @@ func (c *Cache) valid(key string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	until, ok := c.until[key]
+	if !ok && c.dir != "" {
+		if until, ok = c.loadFile(key, now); ok {
+			c.until[key] = until
+		}
+	}
 	if ok && !now.Before(until) {
 		delete(c.until, key)
 		return false
@@ -81,6 +88,9 @@ func (c *Cache) add(key string, now time.Time, limit time.Duration) {
 		}
 	}
 	c.until[key] = now.Add(ttl)
+	if c.dir != "" {
+		c.storeFile(key, c.until[key])
+	}
 }
 
 // cacheKey identifies one clause of one rule for one digest under one policy revision:

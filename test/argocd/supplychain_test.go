@@ -1,6 +1,7 @@
 package argocd
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -69,6 +70,8 @@ func TestProdSignaturesAreCheckedInTheSidecar(t *testing.T) {
 	srv := gate(t, policy,
 		"PROMOTION_GATE_TRUST_DIR="+trust,
 		"PROMOTION_GATE_REGISTRY_TIMEOUT=5s",
+		// Verified digests outlive a render, as with the chart's cache volume.
+		"PROMOTION_GATE_VERIFY_CACHE_DIR="+filepath.Join(t.TempDir(), "verified"),
 		// No credentials: the test registry is anonymous, and the tester's own
 		// docker config must not matter.
 		"DOCKER_CONFIG="+t.TempDir(),
@@ -102,6 +105,13 @@ func TestProdSignaturesAreCheckedInTheSidecar(t *testing.T) {
 		g.Expect(res.Stdout).To(ContainSubstring(`"image":"` + signed.TagRef() + "@" + signed.Digest + `"`))
 		g.Expect(res.Stdout).To(ContainSubstring(`"kind":"Deployment"`))
 		g.Expect(reg.RequestsTo("GET", "/referrers/"+signed.Digest)).To(BeNumerically(">=", 1), "the sidecar looked for the signature")
+
+		// Each render is a process of its own; the next render of the same digest reads
+		// the success from the cache directory and makes no registry request.
+		reg.ResetCounts()
+		res = srv.Call(t, c)
+		g.Expect(res.ExitCode).To(Equal(0), res.String())
+		g.Expect(reg.Requests()).To(Equal(0), "registry requests of the second render: %v", reg.Counts())
 	})
 
 	t.Run("an unreachable registry fails closed", func(t *testing.T) {

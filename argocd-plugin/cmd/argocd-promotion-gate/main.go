@@ -79,7 +79,7 @@ current directory (kustomize, Helm chart or plain YAML), checks it against the p
 
 The sidecar settings come from flags in plugin.yaml or from the sidecar's environment
 (` + cmp.EnvPolicyDir + `, ` + cmp.EnvTimeout + `, ` + cmp.EnvMaxOutputBytes + `,
-` + cmp.EnvTrustDir + `, ` + cmp.EnvRegistryTimeout + `, and ` + cmp.EnvDockerConfig + ` for registry
+` + cmp.EnvTrustDir + `, ` + cmp.EnvRegistryTimeout + `, ` + cmp.EnvVerifyCacheDir + `, and ` + cmp.EnvDockerConfig + ` for registry
 credentials), never from the application: ARGOCD_ENV_* variables are ignored.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -162,6 +162,7 @@ func (s *sidecar) register(cmd *cobra.Command) {
 	f.Int64Var(&s.settings.MaxOutputBytes, "max-output-bytes", s.settings.MaxOutputBytes, "largest manifest output handed to Argo CD ("+cmp.EnvMaxOutputBytes+")")
 	f.StringVar(&s.settings.TrustDir, "trust-dir", s.settings.TrustDir, "key material the policy names: files relative to it, secretRef/configMapRef at <dir>/<name>/<key> ("+cmp.EnvTrustDir+")")
 	f.DurationVar(&s.settings.RegistryTimeout, "registry-timeout", s.settings.RegistryTimeout, "time limit of each registry call of the signature and attestation checks ("+cmp.EnvRegistryTimeout+")")
+	f.StringVar(&s.settings.VerifyCacheDir, "verify-cache-dir", s.settings.VerifyCacheDir, "private directory where verified digests are remembered between renders ("+cmp.EnvVerifyCacheDir+")")
 }
 
 // request is the plugin request of this process, or false after writing why there is

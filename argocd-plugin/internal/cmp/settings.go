@@ -19,6 +19,9 @@ const (
 	EnvTrustDir = "PROMOTION_GATE_TRUST_DIR"
 	// EnvRegistryTimeout bounds each registry call of the signature checks.
 	EnvRegistryTimeout = "PROMOTION_GATE_REGISTRY_TIMEOUT"
+	// EnvVerifyCacheDir is a private directory where verified digests are remembered
+	// between renders (each render is its own process).
+	EnvVerifyCacheDir = "PROMOTION_GATE_VERIFY_CACHE_DIR"
 	// EnvDockerConfig is the standard variable naming the directory of the docker
 	// config.json with registry credentials (a mounted pull secret).
 	EnvDockerConfig = "DOCKER_CONFIG"
@@ -49,6 +52,9 @@ type Settings struct {
 	TrustDir        string
 	RegistryTimeout time.Duration
 	DockerConfig    string
+	// VerifyCacheDir keeps verified digests between renders; "" remembers them for one
+	// render only.
+	VerifyCacheDir string
 }
 
 // SettingsFromEnv reads the sidecar settings through getenv (os.Getenv in the binary),
@@ -63,6 +69,7 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		s.TrustDir = v
 	}
 	s.DockerConfig = strings.TrimSpace(getenv(EnvDockerConfig))
+	s.VerifyCacheDir = strings.TrimSpace(getenv(EnvVerifyCacheDir))
 	if v := strings.TrimSpace(getenv(EnvRegistryTimeout)); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {

@@ -2,8 +2,6 @@ package cmp
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/promotion-gate/promotion-gate/shared/check"
@@ -27,22 +25,14 @@ func verifiers(s Settings) (check.Verifiers, func(), error) {
 	v, closeFn, err := check.NewVerifiers(check.VerifierOptions{
 		TrustDir:        s.TrustDir,
 		RegistryTimeout: s.RegistryTimeout,
-		PluginDir:       policyBase(s.PolicyDir),
+		PluginDir:       check.PolicyDir(s.PolicyDir),
 		UserAgent:       userAgent,
+		CacheDir:        s.VerifyCacheDir,
 	})
 	if err != nil {
 		return check.Verifiers{}, func() {}, fmt.Errorf("set up the supply-chain checks (%s, %s): %w", EnvTrustDir, EnvRegistryTimeout, err)
 	}
 	return v, func() { closeWithin(closeFn, closeGrace) }, nil
-}
-
-// policyBase is the directory a relative plugin path in the policy is resolved
-// against: the policy directory, or the directory of a single policy file.
-func policyBase(p string) string {
-	if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-		return filepath.Dir(p)
-	}
-	return p
 }
 
 // closeWithin runs closeFn and waits for it at most d.

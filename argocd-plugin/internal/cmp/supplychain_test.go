@@ -200,22 +200,6 @@ func TestGenerateSupplyChain(t *testing.T) {
 	}
 }
 
-func TestVerifiersResolvePluginsInThePolicyDirectory(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "policy.yaml")
-	writeFile(t, file, pluginPolicy)
-	tests := []struct{ name, policy, want string }{
-		{"a directory", dir, dir},
-		{"a single file", file, dir},
-		{"missing", filepath.Join(dir, "nope"), filepath.Join(dir, "nope")},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			NewWithT(t).Expect(policyBase(tt.policy)).To(Equal(tt.want))
-		})
-	}
-}
-
 func TestCloseWithinDoesNotWaitForever(t *testing.T) {
 	g := NewWithT(t)
 	release := make(chan struct{})

@@ -18,6 +18,8 @@ repoServer:
           value: /etc/promotion-gate/trust
         - name: PROMOTION_GATE_REGISTRY_TIMEOUT
           value: {{ .Values.sidecar.registryTimeout | quote }}
+        - name: PROMOTION_GATE_VERIFY_CACHE_DIR
+          value: /var/cache/promotion-gate/verified
         {{- if .Values.sidecar.registryCredentialsSecret }}
         - name: DOCKER_CONFIG
           value: /etc/promotion-gate/docker
@@ -46,6 +48,8 @@ repoServer:
           readOnly: true
         - name: promotion-gate-tmp
           mountPath: /tmp
+        - name: promotion-gate-cache
+          mountPath: /var/cache/promotion-gate
         {{- range $i, $name := .Values.sidecar.trust.secrets }}
         - name: promotion-gate-trust-secret-{{ $i }}
           mountPath: /etc/promotion-gate/trust/{{ $name }}
@@ -81,6 +85,11 @@ repoServer:
     - name: promotion-gate-tmp
       emptyDir:
         sizeLimit: {{ .Values.sidecar.tmpSizeLimit }}
+    # Verified digests, shared by the sidecar's renders: a volume of its own, apart from
+    # /tmp where repositories are unpacked, since a file here makes a check pass.
+    - name: promotion-gate-cache
+      emptyDir:
+        sizeLimit: 64Mi
     {{- range $i, $name := .Values.sidecar.trust.secrets }}
     - name: promotion-gate-trust-secret-{{ $i }}
       secret:

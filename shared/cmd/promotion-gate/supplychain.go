@@ -23,6 +23,7 @@ type supplyChainFlags struct {
 	trustDir        string
 	registryTimeout time.Duration
 	base            string
+	cacheDir        string
 }
 
 func (f *supplyChainFlags) register(cmd *cobra.Command) {
@@ -30,13 +31,14 @@ func (f *supplyChainFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.trustDir, "trust-dir", "", "directory of the key material the policy names: file paths are relative to it, and "+
 		"secretRef/configMapRef read <dir>/<name>/<key> (default $"+envTrustDir+", else the policy's directory)")
 	fl.DurationVar(&f.registryTimeout, "registry-timeout", 10*time.Second, "time limit of each registry call of the signature and attestation checks")
+	fl.StringVar(&f.cacheDir, "verify-cache-dir", "", "private directory (mode 0700) where verified digests are remembered between runs (default: this run only)")
 	fl.StringVar(&f.base, "base", "", "Git revision the change is promoted onto (e.g. origin/main): rules with changeScope compare each PATH with it")
 }
 
 // verifiers sets up the registry verifier and the plugin runner. Registry credentials
 // come from the docker config.json ($DOCKER_CONFIG), as for docker and crane.
 func (f *supplyChainFlags) verifiers(policyPath string) (check.Verifiers, func(), error) {
-	dir := policyDir(policyPath)
+	dir := check.PolicyDir(policyPath)
 	trustDir := f.trustDir
 	if trustDir == "" {
 		trustDir = os.Getenv(envTrustDir)
@@ -45,17 +47,9 @@ func (f *supplyChainFlags) verifiers(policyPath string) (check.Verifiers, func()
 		trustDir = dir
 	}
 	return check.NewVerifiers(check.VerifierOptions{
-		TrustDir: trustDir, RegistryTimeout: f.registryTimeout, PluginDir: dir,
+		TrustDir: trustDir, RegistryTimeout: f.registryTimeout, PluginDir: dir, CacheDir: f.cacheDir,
 		UserAgent: "promotion-gate/" + buildVersion(),
 	})
-}
-
-// policyDir is the directory of a policy path: itself when it is a directory.
-func policyDir(p string) string {
-	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-		return p
-	}
-	return filepath.Dir(p)
 }
 
 // bases exports the --base revision once per Git work tree, into a temporary directory
