@@ -107,14 +107,15 @@ func TestSettingsFromEnv(t *testing.T) {
 		{
 			name: "sidecar overrides",
 			env: map[string]string{EnvPolicyDir: "/policy", EnvTimeout: "20s", EnvMaxOutputBytes: "1024",
-				EnvTrustDir: "/trust", EnvRegistryTimeout: "3s", EnvDockerConfig: "/docker"},
+				EnvTrustDir: "/trust", EnvRegistryTimeout: "3s", EnvDockerConfig: "/docker", EnvVerifyCacheDir: "/cache"},
 			want: Settings{PolicyDir: "/policy", Timeout: 20 * time.Second, MaxOutputBytes: 1024,
-				TrustDir: "/trust", RegistryTimeout: 3 * time.Second, DockerConfig: "/docker"},
+				TrustDir: "/trust", RegistryTimeout: 3 * time.Second, DockerConfig: "/docker", VerifyCacheDir: "/cache"},
 		},
 		{
 			name: "application-controlled names change nothing",
 			env: map[string]string{"ARGOCD_ENV_" + EnvPolicyDir: "/tmp/empty", "PARAM_TIMEOUT": "1h",
-				"ARGOCD_ENV_" + EnvTrustDir: "/tmp/keys", "ARGOCD_ENV_" + EnvDockerConfig: "/tmp/docker"},
+				"ARGOCD_ENV_" + EnvTrustDir: "/tmp/keys", "ARGOCD_ENV_" + EnvDockerConfig: "/tmp/docker",
+				"ARGOCD_ENV_" + EnvVerifyCacheDir: "/tmp/forged"},
 			want: defaults,
 		},
 		{name: "bad timeout", env: map[string]string{EnvTimeout: "soon"}, wantErr: EnvTimeout},
