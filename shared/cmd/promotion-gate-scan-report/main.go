@@ -10,7 +10,7 @@
 // Registry credentials come from the default keychain (docker config, credential
 // helpers). Parameters (policy plugins[].parameters):
 //
-//	severity       lowest severity that fails: critical, high (default), medium, low, unknown
+//	severity       lowest severity that fails: critical, high (default), medium, low, none, unknown
 //	artifactTypes  comma-separated artifact types to read (default application/sarif+json,
 //	               application/vnd.aquasec.trivy.report+json)
 //	ignore         comma-separated vulnerability IDs not counted

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	sev "github.com/promotion-gate/promotion-gate/shared/severity"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -70,7 +72,7 @@ func TestParseSeverityAndScores(t *testing.T) {
 		ok    bool
 	}{
 		{"9.0", critical, true}, {"8.9", high, true}, {"7", high, true}, {"6.9", medium, true},
-		{"4.0", medium, true}, {"3.9", low, true}, {"0.1", low, true}, {"0", unknown, true},
+		{"4.0", medium, true}, {"3.9", low, true}, {"0.1", low, true}, {"0", sev.None, true},
 		{"11", unknown, false}, {"-1", unknown, false}, {"high", unknown, false},
 	}
 	for _, tt := range tests {
@@ -84,7 +86,7 @@ func TestParseSeverityAndScores(t *testing.T) {
 			t.Errorf("parseSeverity(%q): %v", s, err)
 		}
 	}
-	if _, err := parseSeverity("severe"); err == nil || !strings.Contains(err.Error(), "use critical, high, medium, low or unknown") {
+	if _, err := parseSeverity("severe"); err == nil || !strings.Contains(err.Error(), "use critical, high, medium, low, none, unknown") {
 		t.Errorf("parseSeverity(severe) = %v, want an error naming the choices", err)
 	}
 }

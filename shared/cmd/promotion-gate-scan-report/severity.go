@@ -4,52 +4,39 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	sev "github.com/promotion-gate/promotion-gate/shared/severity"
 )
 
-// severity orders findings; unknown is the lowest, so that "unknown" as a threshold
-// counts everything.
-type severity int
+// severity is the gate's one severity scale (package severity), shared with the
+// attestation profiles so that a report counts the same in both. Unknown is the lowest
+// level, so that "unknown" as a threshold counts everything.
+type severity = sev.Level
 
 const (
-	unknown severity = iota
-	low
-	medium
-	high
-	critical
+	unknown  = sev.Unknown
+	low      = sev.Low
+	medium   = sev.Medium
+	high     = sev.High
+	critical = sev.Critical
 )
-
-var severityNames = [...]string{"unknown", "low", "medium", "high", "critical"}
-
-func (s severity) String() string { return severityNames[s] }
 
 // parseSeverity reads a severity name, in any case ("HIGH" in Trivy reports).
 func parseSeverity(s string) (severity, error) {
-	for i, n := range severityNames {
-		if strings.EqualFold(s, n) {
-			return severity(i), nil
-		}
+	l, ok := sev.Parse(s)
+	if !ok {
+		return unknown, fmt.Errorf("severity %q: use %s", s, strings.Join(sev.Names, ", "))
 	}
-	return unknown, fmt.Errorf("severity %q: use critical, high, medium, low or unknown", s)
+	return l, nil
 }
 
-// scoreSeverity maps a CVSS score (SARIF's security-severity property) to a severity,
-// with the CVSS v3 bands: 9.0 critical, 7.0 high, 4.0 medium, above 0 low.
+// scoreSeverity maps a CVSS score (SARIF's security-severity property) to a severity.
 func scoreSeverity(score string) (severity, bool) {
 	f, err := strconv.ParseFloat(strings.TrimSpace(score), 64)
-	if err != nil || f < 0 || f > 10 {
+	if err != nil {
 		return unknown, false
 	}
-	switch {
-	case f >= 9:
-		return critical, true
-	case f >= 7:
-		return high, true
-	case f >= 4:
-		return medium, true
-	case f > 0:
-		return low, true
-	}
-	return unknown, true
+	return sev.FromCVSS(f)
 }
 
 // levelSeverity maps a SARIF result level when no score is given.

@@ -3,77 +3,39 @@ package profile
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
+
+	"github.com/promotion-gate/promotion-gate/shared/severity"
 )
 
-// scoreSeverity maps a score to a severity: a CVSS base score by the CVSS v3 bands,
-// a name through normSeverity. Anything else (a CVSS vector, say) is unknown.
+// scoreSeverity maps an in-toto score to a severity name: a CVSS base score by the CVSS
+// v3 bands, a name through its synonyms. Anything else (a CVSS vector, say) is unknown.
 func scoreSeverity(score any) (string, error) {
-	var text string
 	switch s := score.(type) {
 	case nil:
 		return "unknown", nil
 	case json.Number:
-		text = s.String()
+		l, _ := severity.FromScore(s.String())
+		return l.String(), nil
 	case string:
-		text = strings.TrimSpace(s)
-	default:
-		return "", fmt.Errorf("neither a number nor a string: %w", errType)
+		l, _ := severity.FromScore(s)
+		return l.String(), nil
 	}
-	f, err := strconv.ParseFloat(text, 64)
-	if err != nil {
-		return normSeverity(text), nil
-	}
-	switch {
-	case f >= 9.0 && f <= 10.0:
-		return "critical", nil
-	case f >= 7.0 && f < 9.0:
-		return "high", nil
-	case f >= 4.0 && f < 7.0:
-		return "medium", nil
-	case f > 0 && f < 4.0:
-		return "low", nil
-	case f == 0:
-		return "none", nil
-	}
-	return "unknown", nil // out of range, NaN
+	return "", fmt.Errorf("neither a number nor a string: %w", errType)
 }
 
 // severities are the names thresholds use, most severe first. "none" (a CVSS score of
 // 0.0) is limited only if a threshold names it.
-var severities = []string{"critical", "high", "medium", "low", "none", "unknown"}
+var severities = severity.Names
 
-// normSeverity lower-cases a scanner's severity name and maps the synonyms scanners
-// use (GitHub's "moderate", Grype's "negligible", Red Hat's "important") to the names
-// thresholds use; anything else is "unknown".
+// normSeverity maps a scanner's severity name to the name thresholds use; an unknown
+// name is "unknown".
 func normSeverity(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	switch s {
-	case "critical", "high", "medium", "low", "none", "unknown":
-		return s
-	case "important":
-		return "high"
-	case "moderate":
-		return "medium"
-	case "negligible", "minor":
-		return "low"
-	}
-	return "unknown"
+	l, _ := severity.Parse(s)
+	return l.String()
 }
 
-func rank(severity string) int {
-	switch severity {
-	case "critical":
-		return 5
-	case "high":
-		return 4
-	case "medium":
-		return 3
-	case "low":
-		return 2
-	case "none":
-		return 1
-	}
-	return 0
+// rank orders severity names: a higher rank is more severe.
+func rank(name string) int {
+	l, _ := severity.Parse(name)
+	return int(l)
 }
