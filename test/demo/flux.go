@@ -192,3 +192,23 @@ func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
 }
+
+// waitHeld waits until flux-gate holds proposal commit p, and returns the gate, the
+// Warning event it recorded and the branch heads then.
+func (d *demo) waitHeld(ctx context.Context, p string) (*gatev1.PromotionGate, string, map[string]string, error) {
+	g, err := d.waitGate(ctx, metav1.ConditionFalse, []string{gatev1.PolicyViolationReason}, func(g *gatev1.PromotionGate) bool {
+		return g.Status.LastEvaluation != nil && g.Status.LastEvaluation.Commit == p
+	})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	event, err := d.waitEvent(ctx, "Warning", gatev1.PolicyViolationReason, short(p))
+	if err != nil {
+		return nil, "", nil, err
+	}
+	heads, err := d.git.heads(ctx)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return g, event, heads, nil
+}

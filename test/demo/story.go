@@ -94,17 +94,7 @@ func (d *demo) hold(ctx context.Context) error {
 		return err
 	}
 	d.field("change", "newTag: latest, digest line removed")
-	g, err := d.waitGate(ctx, metav1.ConditionFalse, []string{gatev1.PolicyViolationReason}, func(g *gatev1.PromotionGate) bool {
-		return g.Status.LastEvaluation != nil && g.Status.LastEvaluation.Commit == p
-	})
-	if err != nil {
-		return err
-	}
-	event, err := d.waitEvent(ctx, "Warning", gatev1.PolicyViolationReason, short(p))
-	if err != nil {
-		return err
-	}
-	heads, err := d.git.heads(ctx)
+	g, event, heads, err := d.waitHeld(ctx, p)
 	if err != nil {
 		return err
 	}
