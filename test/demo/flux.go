@@ -212,3 +212,20 @@ func (d *demo) waitHeld(ctx context.Context, p string) (*gatev1.PromotionGate, s
 	}
 	return g, event, heads, nil
 }
+
+// waitPromoted waits until flux-gate has promoted proposal commit p — Promoted, or
+// already UpToDate if the gate looked again since: either way main must then be exactly
+// the proposal, which callers check in Git — and returns the gate and main's head.
+func (d *demo) waitPromoted(ctx context.Context, p string) (*gatev1.PromotionGate, string, error) {
+	g, err := d.waitGate(ctx, metav1.ConditionTrue, []string{gatev1.PromotedReason, gatev1.UpToDateReason}, func(g *gatev1.PromotionGate) bool {
+		return g.Status.LastPromotion != nil && g.Status.LastPromotion.Commit == p
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	main, err := d.git.head(ctx, "main")
+	if err != nil {
+		return nil, "", err
+	}
+	return g, main, nil
+}

@@ -52,15 +52,7 @@ func (d *demo) promote(ctx context.Context) error {
 		return err
 	}
 	d.field("change", "newTag: 1.9.0, digest: %s", digest)
-	// Promoted, or already UpToDate if the gate looked again since: either way main must
-	// be exactly the proposal, which is checked in Git below.
-	g, err := d.waitGate(ctx, metav1.ConditionTrue, []string{gatev1.PromotedReason, gatev1.UpToDateReason}, func(g *gatev1.PromotionGate) bool {
-		return g.Status.LastPromotion != nil && g.Status.LastPromotion.Commit == p
-	})
-	if err != nil {
-		return err
-	}
-	main, err := d.git.head(ctx, "main")
+	g, main, err := d.waitPromoted(ctx, p)
 	if err != nil {
 		return err
 	}

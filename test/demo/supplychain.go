@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
@@ -166,13 +165,7 @@ func (d *demo) signLate(ctx context.Context) error {
 	}
 	d.say("The demo asks flux-gate to look again now rather than at its next interval: it sets the annotation " +
 		"reconcile.fluxcd.io/requestedAt on the PromotionGate, as `kubectl annotate` would.")
-	g, err := d.waitGate(ctx, metav1.ConditionTrue, []string{gatev1.PromotedReason, gatev1.UpToDateReason}, func(g *gatev1.PromotionGate) bool {
-		return g.Status.LastPromotion != nil && g.Status.LastPromotion.Commit == p
-	})
-	if err != nil {
-		return err
-	}
-	main, err := d.git.head(ctx, "main")
+	g, main, err := d.waitPromoted(ctx, p)
 	if err != nil {
 		return err
 	}
