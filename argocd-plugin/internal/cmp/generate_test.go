@@ -182,19 +182,7 @@ func TestGenerate(t *testing.T) {
 				tt.settings(&s)
 			}
 			code, stdout, stderr := generate(t, tt.root, tt.path, s, tt.environ...)
-			g.Expect(code).To(Equal(tt.wantCode), "stderr:\n%s", stderr)
-			if tt.wantStdout != "" {
-				g.Expect(stdout).To(ContainSubstring(tt.wantStdout))
-			}
-			if tt.wantCode != ExitRendered {
-				g.Expect(stdout).To(BeEmpty())
-			}
-			if len(tt.wantStderr) == 0 {
-				g.Expect(stderr).To(BeEmpty())
-			}
-			for _, want := range tt.wantStderr {
-				g.Expect(stderr).To(ContainSubstring(want))
-			}
+			expectGenerated(g, code, stdout, stderr, tt.wantCode, tt.wantStdout, tt.wantStderr)
 		})
 	}
 }
@@ -234,5 +222,23 @@ func BenchmarkGenerate(b *testing.B) {
 		if code := Generate(context.Background(), req, &stdout, &stderr); code != ExitRendered {
 			b.Fatalf("exit %d: %s", code, stderr.String())
 		}
+	}
+}
+
+// expectGenerated checks one generate call: the exit code, the manifests on stdout (none
+// unless rendered), and stderr holding each wanted line, or nothing when none is wanted.
+func expectGenerated(g Gomega, code int, stdout, stderr string, wantCode int, wantStdout string, wantStderr []string) {
+	g.Expect(code).To(Equal(wantCode), "stderr:\n%s", stderr)
+	if wantStdout != "" {
+		g.Expect(stdout).To(ContainSubstring(wantStdout))
+	}
+	if wantCode != ExitRendered {
+		g.Expect(stdout).To(BeEmpty())
+	}
+	if len(wantStderr) == 0 {
+		g.Expect(stderr).To(BeEmpty())
+	}
+	for _, want := range wantStderr {
+		g.Expect(stderr).To(ContainSubstring(want))
 	}
 }

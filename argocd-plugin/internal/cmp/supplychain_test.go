@@ -176,19 +176,7 @@ func TestGenerateSupplyChain(t *testing.T) {
 				tt.settings(&s)
 			}
 			code, stdout, stderr := generate(t, root, tt.path, s)
-			g.Expect(code).To(Equal(tt.wantCode), "stderr:\n%s", stderr)
-			if tt.wantStdout != "" {
-				g.Expect(stdout).To(ContainSubstring(tt.wantStdout))
-			}
-			if tt.wantCode != ExitRendered {
-				g.Expect(stdout).To(BeEmpty())
-			}
-			if len(tt.wantStderr) == 0 {
-				g.Expect(stderr).To(BeEmpty())
-			}
-			for _, want := range tt.wantStderr {
-				g.Expect(stderr).To(ContainSubstring(want))
-			}
+			expectGenerated(g, code, stdout, stderr, tt.wantCode, tt.wantStdout, tt.wantStderr)
 			if len(tt.wantOneOf) > 0 {
 				var matchers []types.GomegaMatcher
 				for _, want := range tt.wantOneOf {
