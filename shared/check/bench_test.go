@@ -87,6 +87,7 @@ func BenchmarkRenderAndEvaluate5000(b *testing.B) {
 }
 
 func TestMain(m *testing.M) {
+	render.ServeWorker()
 	code := m.Run()
 	if benchRepo != "" {
 		os.RemoveAll(benchRepo)

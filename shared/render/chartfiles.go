@@ -3,7 +3,6 @@ package render
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -60,9 +59,9 @@ func (w *chartWalk) dir(p, rel string) error {
 	}
 	w.visiting[real] = true
 	defer delete(w.visiting, real)
-	entries, err := os.ReadDir(real)
+	entries, err := w.c.listDir(real)
 	if err != nil {
-		return fmt.Errorf("list %s: %w", w.c.display(p), err)
+		return err
 	}
 	for _, e := range entries {
 		name := path.Join(rel, e.Name())

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -22,6 +23,8 @@ type confinement struct {
 	lexical, real string
 	total         int64
 	counted       map[string]bool
+	// inputs records what the render read, by real path: see Result.Inputs.
+	inputs map[string]InputKind
 	// sticky holds the first confinement, limit or cancellation error. Renderers that
 	// swallow file errors (kustomize probes for files) report it instead of their own.
 	sticky error
@@ -36,7 +39,40 @@ func newConfinement(ctx context.Context, root string, limits Limits) (*confineme
 	if err != nil {
 		return nil, fmt.Errorf("repository root %s: %w", root, err)
 	}
-	return &confinement{ctx: ctx, limits: limits, lexical: abs, real: real, counted: map[string]bool{}}, nil
+	return &confinement{ctx: ctx, limits: limits, lexical: abs, real: real,
+		counted: map[string]bool{}, inputs: map[string]InputKind{}}, nil
+}
+
+// record notes that the render depended on real (a resolved path inside the root) as
+// kind. A file read wins over a listing, and either over a probe that found nothing.
+func (c *confinement) record(real string, kind InputKind) {
+	if prev, ok := c.inputs[real]; !ok || kind > prev {
+		c.inputs[real] = kind
+	}
+}
+
+// listDir lists a directory inside the root and records the listing as an input.
+func (c *confinement) listDir(p string) ([]os.DirEntry, error) {
+	real, err := c.resolve(p)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(real)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", c.display(p), err)
+	}
+	c.record(real, InputDir)
+	return entries, nil
+}
+
+// Inputs returns what the render read, repository-relative and sorted.
+func (c *confinement) Inputs() []Input {
+	out := make([]Input, 0, len(c.inputs))
+	for real, kind := range c.inputs {
+		out = append(out, Input{Path: c.display(real), Kind: kind})
+	}
+	slices.SortFunc(out, func(a, b Input) int { return strings.Compare(a.Path, b.Path) })
+	return out
 }
 
 // stick records err as the render's failure unless one is already recorded.
@@ -89,6 +125,11 @@ func (c *confinement) resolve(p string) (string, error) {
 	}
 	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
+		if isNotExist(err) && under(c.lexical, abs) {
+			// A probe that found nothing is an input too: a file added there later
+			// changes what kustomize builds.
+			c.record(abs, InputMissing)
+		}
 		return "", err
 	}
 	if !under(c.real, real) {
@@ -171,6 +212,7 @@ func (c *confinement) readFile(p string) ([]byte, error) {
 		c.counted[real] = true
 		c.total += int64(len(data))
 	}
+	c.record(real, InputFile)
 	return data, nil
 }
 

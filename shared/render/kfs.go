@@ -3,6 +3,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -52,6 +53,7 @@ func (f confinedFS) Open(path string) (filesys.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	f.c.record(real, InputFile)
 	return f.disk.Open(real)
 }
 
@@ -67,6 +69,7 @@ func (f confinedFS) ReadDir(path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	f.c.record(real, InputDir)
 	return f.disk.ReadDir(real)
 }
 
@@ -90,6 +93,10 @@ func (f confinedFS) Glob(pattern string) ([]string, error) {
 	matches, err := f.disk.Glob(pattern)
 	if err != nil {
 		return nil, err
+	}
+	// The listing of the pattern's directory decides the matches.
+	if dir, err := f.c.resolve(filepath.Dir(pattern)); err == nil {
+		f.c.record(dir, InputDir)
 	}
 	for _, m := range matches {
 		if _, err := f.c.resolve(m); err != nil && !isNotExist(err) {
@@ -119,5 +126,10 @@ func (f confinedFS) Walk(path string, walkFn filepath.WalkFunc) error {
 	if err != nil {
 		return err
 	}
-	return f.disk.Walk(real, walkFn)
+	return f.disk.Walk(real, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.IsDir() {
+			f.c.record(p, InputDir)
+		}
+		return walkFn(p, info, err)
+	})
 }

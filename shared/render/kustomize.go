@@ -65,9 +65,10 @@ func renderKustomize(c *confinement, a app) (*Result, error) {
 // several gates) would race on them.
 var krustyTurn = make(chan struct{}, 1)
 
-// kustomizeResult takes the documents straight from the resource map's nodes, with
-// no second parse. kustomize keeps no source file per resource unless the
-// kustomization asks for origin annotations, so File is the application path.
+// kustomizeResult checks the resource map against the limits and returns the
+// documents parsed back from kustomize's output (see emitted). kustomize keeps no
+// source file per resource unless the kustomization asks for origin annotations, so
+// File is the application path.
 func kustomizeResult(c *confinement, a app, m resmap.ResMap, out []byte) (*Result, error) {
 	if int64(len(out)) > c.limits.MaxTotalBytes {
 		return nil, fmt.Errorf("the rendered output is %d bytes, over the limit of %d bytes: %w", len(out), c.limits.MaxTotalBytes, ErrLimit)
@@ -84,7 +85,7 @@ func kustomizeResult(c *confinement, a app, m resmap.ResMap, out []byte) (*Resul
 		}
 		docs = append(docs, Document{File: a.rel, Index: i, Node: n})
 	}
-	return &Result{Renderer: RendererKustomize, Documents: docs, YAML: out}, nil
+	return emitted(RendererKustomize, out, docs, c.limits)
 }
 
 // checkRemote walks the kustomizations reachable from dir and refuses any remote
@@ -121,7 +122,7 @@ func checkRemote(fs confinedFS, dir string, seen map[string]bool) error {
 		}
 	}
 	if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 {
-		return fmt.Errorf("%s: helmCharts needs the helm binary and a chart download: %w; render the chart as its own application, or commit its output",
+		return fmt.Errorf("%s: helmCharts needs the helm binary and a chart download: %w; vendor the chart into the repository and render it as its own application, or commit its output",
 			name, ErrRemote)
 	}
 	for _, base := range append(append(append([]string{}, k.Resources...), k.Bases...), k.Components...) {

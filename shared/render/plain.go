@@ -1,7 +1,6 @@
 package render
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -41,9 +40,9 @@ func renderPlain(c *confinement, a app) (*Result, error) {
 // plainFiles lists the manifest files of dir, sorted by name. A symlink is followed
 // (inside the root only); one to a directory is skipped like a directory.
 func plainFiles(c *confinement, dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
+	entries, err := c.listDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", c.display(dir), err)
+		return nil, err
 	}
 	var files []string
 	for _, e := range entries {

@@ -38,8 +38,11 @@ func kustomizationFiles(k *types.Kustomization) []kustomizationRef {
 	for _, p := range k.PatchesStrategicMerge {
 		add("patchesStrategicMerge", false, string(p))
 	}
-	for _, p := range append(append([]types.Patch{}, k.Patches...), k.PatchesJson6902...) {
+	for _, p := range k.Patches {
 		add("patches", true, p.Path)
+	}
+	for _, p := range k.PatchesJson6902 {
+		add("patchesJson6902", true, p.Path)
 	}
 	for _, r := range k.Replacements {
 		add("replacements", true, r.Path)

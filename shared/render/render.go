@@ -22,6 +22,21 @@ import (
 // Helm cannot be interrupted inside a computation, so their work is abandoned (it
 // finishes in the background) rather than awaited.
 func Render(ctx context.Context, opts Options) (*Result, error) {
+	if !opts.InProcess {
+		return Sandbox{}.Render(ctx, opts)
+	}
+	return renderHere(ctx, opts)
+}
+
+// renderHere renders in this process.
+func renderHere(ctx context.Context, opts Options) (*Result, error) {
+	res, _, err := renderIn(ctx, opts)
+	return res, err
+}
+
+// renderIn renders in this process, and returns what the render read even when it
+// failed: a sandboxed worker names the field that asked for the network from it.
+func renderIn(ctx context.Context, opts Options) (*Result, []Input, error) {
 	opts.Limits = opts.Limits.withDefaults()
 	root := opts.RepoRoot
 	if root == "" {
@@ -33,11 +48,11 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 	}
 	c, err := newConfinement(ctx, root, opts.Limits)
 	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", opts.Path, err)
+		return nil, nil, fmt.Errorf("render %s: %w", opts.Path, err)
 	}
 	app, err := c.app(opts.Path)
 	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", opts.Path, err)
+		return nil, c.Inputs(), fmt.Errorf("render %s: %w", opts.Path, err)
 	}
 	var res *Result
 	switch app.kind {
@@ -53,9 +68,10 @@ func Render(ctx context.Context, opts Options) (*Result, error) {
 		if name == "." {
 			name = opts.Path
 		}
-		return nil, oneLine{fmt.Errorf("render %s %s: %w", app.kind, name, err)}
+		return nil, c.Inputs(), oneLine{fmt.Errorf("render %s %s: %w", app.kind, name, err)}
 	}
-	return res, nil
+	res.Inputs = c.Inputs()
+	return res, res.Inputs, nil
 }
 
 // oneLine keeps a renderer's multi-line message (kustomize and Helm have some) on

@@ -2,7 +2,9 @@ package render
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"strconv"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -31,12 +33,12 @@ func (s *stream) add(source string, docs []Document) error {
 
 // encode writes the stream as YAML, each document after a "---" line and a comment
 // naming its source, as helm template does. The text comes from the checked nodes,
-// never from the input bytes, so that the output cannot hold anything that was not
-// checked.
+// never from the input bytes, and source names are quoted when they hold anything but
+// plain path characters: a file name is untrusted and may hold a newline and "---".
 func (s *stream) encode() ([]byte, error) {
 	var buf bytes.Buffer
 	for i, d := range s.docs {
-		fmt.Fprintf(&buf, "---\n# Source: %s\n", s.sources[i])
+		fmt.Fprintf(&buf, "---\n# Source: %s\n", commentSafe(s.sources[i]))
 		enc := yaml.NewEncoder(&buf)
 		if err := enc.Encode(d.Node); err != nil {
 			return nil, fmt.Errorf("encode document %d from %s: %w", i, d.File, err)
@@ -51,11 +53,113 @@ func (s *stream) encode() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// result finishes the stream.
+// result finishes the stream: encodes it and parses it back (see emitted).
 func (s *stream) result(renderer string) (*Result, error) {
 	out, err := s.encode()
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Renderer: renderer, Documents: s.docs, YAML: out}, nil
+	return emitted(renderer, out, s.docs, s.limits)
+}
+
+// commentSafe returns name as it may stand in a one-line YAML comment: unchanged when
+// it holds only printable ASCII other than a backslash or a quote, else Go-quoted, so
+// that a newline, a control character or invalid UTF-8 cannot end the comment.
+func commentSafe(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c > 0x7e || c == '\\' || c == '"' {
+			return strconv.QuoteToASCII(name)
+		}
+	}
+	return name
+}
+
+// ErrEmit is wrapped when the rendered output would not give Argo CD exactly the
+// documents that were checked.
+var ErrEmit = errors.New("the output does not parse back to the documents checked")
+
+// emitted makes the Result of a render from the bytes that will be emitted: the
+// output is parsed back, and each parsed document must equal the document the
+// renderer produced at the same position (same structure, keys, values and tags). The
+// parsed documents are the ones returned and checked; they keep the renderer's file
+// names and line numbers. So what the policy sees is, by construction, what a reader
+// of the output gets, whatever names or values the repository holds; an encoder or
+// escaping bug becomes a refusal, never a bypass. The comparison is one walk of both
+// trees, cheap beside the parse.
+func emitted(renderer string, out []byte, produced []Document, limits Limits) (*Result, error) {
+	stream := limits
+	stream.MaxFileBytes = limits.MaxTotalBytes
+	docs, err := ParseDocuments("the rendered output", out, stream)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEmit, err)
+	}
+	if len(docs) != len(produced) {
+		return nil, fmt.Errorf("%w: it parses back to %d documents, the renderer produced %d; refusing to emit what was not checked",
+			ErrEmit, len(docs), len(produced))
+	}
+	for i := range docs {
+		if err := sameTree(produced[i].Node, docs[i].Node); err != nil {
+			return nil, fmt.Errorf("%w: document %d from %s: %w", ErrEmit, i, produced[i].File, err)
+		}
+		docs[i].File = produced[i].File
+	}
+	return &Result{Renderer: renderer, Documents: docs, YAML: out}, nil
+}
+
+// sameTree compares what a node means, not how it is written (kustomize writes keys
+// in its own order), and copies the produced node's line numbers onto the parsed one
+// (findings name source lines).
+func sameTree(produced, parsed *yaml.Node) error {
+	for produced.Kind == yaml.AliasNode && produced.Alias != nil {
+		produced = produced.Alias
+	}
+	if produced.Kind == yaml.DocumentNode && len(produced.Content) == 1 {
+		produced = produced.Content[0]
+	}
+	if produced.Kind != parsed.Kind || len(produced.Content) != len(parsed.Content) {
+		return fmt.Errorf("line %d: the node changed shape", parsed.Line)
+	}
+	if produced.Kind == yaml.ScalarNode && (produced.Value != parsed.Value || produced.ShortTag() != parsed.ShortTag()) {
+		return fmt.Errorf("line %d: %q became %q", parsed.Line, produced.Value, parsed.Value)
+	}
+	parsed.Line, parsed.Column = produced.Line, produced.Column
+	if produced.Kind != yaml.MappingNode {
+		for i := range produced.Content {
+			if err := sameTree(produced.Content[i], parsed.Content[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var index map[string]int // built at the first key out of place
+	for i := 0; i+1 < len(produced.Content); i += 2 {
+		j := i
+		if !sameKey(produced.Content[i], parsed.Content[j]) {
+			if index == nil {
+				index = keyIndex(parsed)
+			}
+			k, ok := index[produced.Content[i].Value]
+			if !ok || !sameKey(produced.Content[i], parsed.Content[k]) {
+				return fmt.Errorf("line %d: key %q is missing", parsed.Line, produced.Content[i].Value)
+			}
+			j = k
+		}
+		if err := sameTree(produced.Content[i], parsed.Content[j]); err != nil {
+			return err
+		}
+		if err := sameTree(produced.Content[i+1], parsed.Content[j+1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyIndex maps the scalar keys of m to their index in m.Content. Keys are unique
+// (checkKeys refuses a duplicate).
+func keyIndex(m *yaml.Node) map[string]int {
+	index := make(map[string]int, len(m.Content)/2)
+	for j := 0; j+1 < len(m.Content); j += 2 {
+		index[m.Content[j].Value] = j
+	}
+	return index
 }

@@ -72,6 +72,20 @@ type Options struct {
 	APIVersions []string
 	// Limits bound the work; a zero field takes its DefaultLimits value.
 	Limits Limits
+	// MaxMemory is the memory budget of the render in bytes; 0 means DefaultMaxMemory.
+	MaxMemory int64
+	// InProcess renders in this process instead of a sandboxed child process (see
+	// Sandbox). It is for tests and benchmarks of the renderers themselves: in-process
+	// renders have no memory budget, and the network is not cut off by construction.
+	InProcess bool
+	// Stats, when set, receives what the render cost.
+	Stats *Stats `json:"-"`
+}
+
+// Stats is what one render cost, as the operating system measured it.
+type Stats struct {
+	// PeakRSS is the sandboxed render's peak resident memory in bytes; 0 in process.
+	PeakRSS int64
 }
 
 // Limits bound what a render reads and produces, so that a hostile repository cannot
@@ -128,9 +142,59 @@ type Result struct {
 	// Documents are the rendered documents, in stream order: Documents[i] is the
 	// i-th document of YAML.
 	Documents []Document
-	// YAML is the stream Argo CD gets. It is produced from exactly the documents
-	// checked, so that what is evaluated is what is deployed.
+	// YAML is the stream Argo CD gets. Documents are parsed back from exactly these
+	// bytes, so that what is evaluated is what is deployed.
 	YAML []byte
+	// Inputs is everything the render depended on: each file it read, each directory
+	// it listed and each path it probed and found missing, repository-relative and
+	// sorted. A render's environment is classified by them, and they key the render
+	// cache.
+	Inputs []Input
+}
+
+// InputKind says how a render depended on a path.
+type InputKind int
+
+// Input kinds, weakest first: a file read outranks a listing of the same path, which
+// outranks a probe.
+const (
+	// InputMissing is a path the render looked for and did not find.
+	InputMissing InputKind = iota + 1
+	// InputDir is a directory whose listing the render read.
+	InputDir
+	// InputFile is a file whose bytes the render read.
+	InputFile
+)
+
+// String names the kind.
+func (k InputKind) String() string {
+	switch k {
+	case InputMissing:
+		return "missing"
+	case InputDir:
+		return "dir"
+	case InputFile:
+		return "file"
+	}
+	return "unknown"
+}
+
+// Input is one path a render depended on.
+type Input struct {
+	// Path is repository-relative and slash-separated; "." is the root.
+	Path string
+	Kind InputKind
+}
+
+// Files returns the paths of the files among inputs, in order.
+func Files(inputs []Input) []string {
+	var out []string
+	for _, in := range inputs {
+		if in.Kind == InputFile {
+			out = append(out, in.Path)
+		}
+	}
+	return out
 }
 
 // ErrLimit is wrapped by every error about an input or output over one of the Limits.
@@ -139,6 +203,10 @@ var ErrLimit = errors.New("render limit exceeded")
 // ErrOutsideRoot is wrapped by every error about a path or symlink that leaves the
 // repository root.
 var ErrOutsideRoot = errors.New("outside the repository root")
+
+// ErrMemory is wrapped by the error of a render that needed more than its memory
+// budget (Options.MaxMemory).
+var ErrMemory = errors.New("render memory budget exceeded")
 
 // ErrRemote is wrapped by every error about an input that would need the network
 // (a remote kustomize base or resource, an unvendored Helm dependency).

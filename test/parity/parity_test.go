@@ -16,6 +16,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/promotion-gate/promotion-gate/test/internal/cmpharness"
+
+	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 var (
@@ -25,6 +27,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	render.ServeWorker()
 	repo, setupErr = cmpharness.RepoRoot()
 	tmp, err := os.MkdirTemp("", "pgparity")
 	if err != nil {

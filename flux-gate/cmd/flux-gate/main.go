@@ -23,9 +23,12 @@ import (
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/verifiers"
 	"github.com/promotion-gate/promotion-gate/shared/plugin"
+
+	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 func main() {
+	render.ServeWorker()
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "flux-gate:", err)
 		os.Exit(1)

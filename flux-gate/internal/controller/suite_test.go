@@ -27,6 +27,8 @@ import (
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/controller"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
+
+	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 // The envtest suites run a real kube-apiserver and etcd (KUBEBUILDER_ASSETS, built by
@@ -43,6 +45,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	render.ServeWorker()
 	if !testLogs {
 		log.SetOutput(io.Discard) // the Git test server logs every request
 	}

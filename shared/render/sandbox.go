@@ -1,0 +1,322 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// DefaultMaxMemory is the memory budget of a sandboxed render when Options.MaxMemory
+// is zero: half of the Argo CD sidecar's default memory limit (1 GiB), which leaves
+// room for the plugin process itself and a second render.
+const DefaultMaxMemory = 512 << 20
+
+// workerEnv marks a process started as a render worker.
+const workerEnv = "PROMOTION_GATE_RENDER_WORKER"
+
+// Sandbox renders in a child process: this executable started again as a render
+// worker (see ServeWorker). The child
+//
+//   - runs under an operating-system memory limit (RLIMIT_DATA on Linux) of
+//     Options.MaxMemory: a template that allocates without end makes the child fail,
+//     never the sidecar or the controller;
+//   - has no network: its HTTP transport, DNS resolver and PATH are replaced before it
+//     renders, so whichever kustomize or Helm field takes a URL, nothing is fetched;
+//   - is killed when ctx ends, so an abandoned render does not run on;
+//   - keeps its own stderr (kustomize's warnings) from the caller's output.
+//
+// The caller parses the emitted stream itself, so what it checks is what it emits.
+type Sandbox struct {
+	// Executable is the program started as the worker; "" means this process's own
+	// executable, whose main must call ServeWorker first.
+	Executable string
+}
+
+// ServeWorker returns at once unless this process was started as a render worker by
+// Sandbox; then it renders the request on stdin and exits. Every program that
+// renders (and every test binary that does) calls it first thing in main (TestMain).
+func ServeWorker() {
+	if os.Getenv(workerEnv) != "1" {
+		return
+	}
+	os.Exit(serveWorker(os.Stdin, os.NewFile(3, "render-result")))
+}
+
+// workerReply is what the worker sends back on its result pipe (file descriptor 3;
+// stdout stays free for whatever a renderer prints).
+type workerReply struct {
+	Renderer string
+	YAML     []byte
+	Docs     []wireDoc
+	Inputs   []Input
+	Err      *wireError
+}
+
+// wireDoc carries what the caller cannot parse from the YAML: the document's source
+// file and the source line of every node, in pre-order.
+type wireDoc struct {
+	File  string
+	Lines []int32
+}
+
+// wireError is a render error with the sentinels it wraps.
+type wireError struct {
+	Message string
+	Kinds   []string
+}
+
+// sentinels are the errors that cross the process boundary by name.
+var sentinels = map[string]error{
+	"limit": ErrLimit, "outside": ErrOutsideRoot, "remote": ErrRemote, "emit": ErrEmit, "memory": ErrMemory,
+}
+
+func toWire(err error) *wireError {
+	w := &wireError{Message: err.Error()}
+	for name, s := range sentinels {
+		if errors.Is(err, s) {
+			w.Kinds = append(w.Kinds, name)
+		}
+	}
+	return w
+}
+
+// workerError is a worker's render error, rebuilt in the caller.
+type workerError struct {
+	msg   string
+	kinds []error
+}
+
+func (e *workerError) Error() string { return e.msg }
+
+func (e *workerError) Is(target error) bool {
+	for _, k := range e.kinds {
+		if k == target {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *wireError) err() error {
+	e := &workerError{msg: w.Message}
+	for _, k := range w.Kinds {
+		if s, ok := sentinels[k]; ok {
+			e.kinds = append(e.kinds, s)
+		}
+	}
+	return e
+}
+
+// Render renders opts in a worker process and parses its output.
+func (s Sandbox) Render(ctx context.Context, opts Options) (*Result, error) {
+	if os.Getenv(workerEnv) == "1" {
+		return nil, errors.New("a render worker may not start another: the program's main does not call render.ServeWorker")
+	}
+	exe := s.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("render %s: find this program to start a render worker: %w", opts.Path, err)
+		}
+	}
+	opts.Limits = opts.Limits.withDefaults()
+	budget := opts.MaxMemory
+	if budget <= 0 {
+		budget = DefaultMaxMemory
+	}
+	stats := opts.Stats
+	opts.Stats, opts.InProcess, opts.MaxMemory = nil, true, budget
+
+	var stdin bytes.Buffer
+	if err := gob.NewEncoder(&stdin).Encode(opts); err != nil {
+		return nil, fmt.Errorf("render %s: encode the worker request: %w", opts.Path, err)
+	}
+	resultR, resultW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("render %s: start a render worker: %w", opts.Path, err)
+	}
+	defer resultR.Close()
+	// A test binary that lacks the ServeWorker hook runs no test and exits, instead
+	// of running its tests again.
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = workerEnviron()
+	cmd.Stdin = &stdin
+	stderr := &tailBuffer{max: 8 << 10}
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	cmd.ExtraFiles = []*os.File{resultW}
+	if err := cmd.Start(); err != nil {
+		resultW.Close()
+		return nil, fmt.Errorf("render %s: start a render worker (%s): %w", opts.Path, exe, err)
+	}
+	resultW.Close()
+
+	// The reply is bounded: the output limit, plus the line tables and inputs.
+	read := make(chan []byte, 1)
+	go func() {
+		data, _ := io.ReadAll(io.LimitReader(resultR, 2*opts.Limits.MaxTotalBytes+(16<<20)))
+		read <- data
+	}()
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var waitErr error
+	select {
+	case waitErr = <-waited:
+	case <-ctx.Done():
+		_ = cmd.Process.Kill()
+		<-waited
+		return nil, fmt.Errorf("render %s: render canceled: %w", opts.Path, ctx.Err())
+	}
+	data := <-read
+	if stats != nil && cmd.ProcessState != nil {
+		stats.PeakRSS = peakRSS(cmd.ProcessState)
+	}
+	if waitErr != nil {
+		if strings.Contains(stderr.String(), "out of memory") || strings.Contains(stderr.String(), "cannot allocate memory") {
+			return nil, fmt.Errorf("render %s: the render needed more than its memory budget of %d MiB: %w; "+
+				"make the application smaller, or raise the budget (PROMOTION_GATE_MAX_MEMORY on the Argo CD sidecar, "+
+				"--max-memory for the promotion-gate CLI, --render-max-memory for flux-gate)",
+				opts.Path, budget>>20, ErrMemory)
+		}
+		return nil, fmt.Errorf("render %s: the render worker failed (%v): %s", opts.Path, waitErr, firstLine(stderr.String()))
+	}
+	var reply workerReply
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&reply); err != nil {
+		return nil, fmt.Errorf("render %s: the render worker (%s) did not answer: %w; its main must call render.ServeWorker",
+			opts.Path, exe, err)
+	}
+	if reply.Err != nil {
+		return nil, reply.Err.err()
+	}
+	return reply.result(opts.Limits)
+}
+
+// result parses the worker's output: the documents checked are the ones parsed here,
+// from the bytes that will be emitted, with the worker's source names and lines.
+func (r *workerReply) result(limits Limits) (*Result, error) {
+	stream := limits
+	stream.MaxFileBytes = limits.MaxTotalBytes
+	docs, err := ParseDocuments("the rendered output", r.YAML, stream)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEmit, err)
+	}
+	if len(docs) != len(r.Docs) {
+		return nil, fmt.Errorf("%w: it parses back to %d documents, the renderer produced %d", ErrEmit, len(docs), len(r.Docs))
+	}
+	for i := range docs {
+		lines := r.Docs[i].Lines
+		if setLines(docs[i].Node, &lines) != nil || len(lines) != 0 {
+			return nil, fmt.Errorf("%w: document %d from %s changed shape", ErrEmit, i, r.Docs[i].File)
+		}
+		docs[i].File = r.Docs[i].File
+	}
+	return &Result{Renderer: r.Renderer, Documents: docs, YAML: r.YAML, Inputs: r.Inputs}, nil
+}
+
+// lineTable lists the line of every node of n in pre-order.
+func lineTable(n *yaml.Node, out []int32) []int32 {
+	out = append(out, int32(n.Line))
+	for _, c := range n.Content {
+		out = lineTable(c, out)
+	}
+	return out
+}
+
+// setLines gives the nodes of n, in pre-order, the lines of the table.
+func setLines(n *yaml.Node, lines *[]int32) error {
+	if len(*lines) == 0 {
+		return errors.New("more nodes than lines")
+	}
+	n.Line = int((*lines)[0])
+	*lines = (*lines)[1:]
+	for _, c := range n.Content {
+		if err := setLines(c, lines); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serveWorker renders one request: the child's side of Sandbox.Render.
+func serveWorker(in io.Reader, out *os.File) int {
+	var opts Options
+	if err := gob.NewDecoder(in).Decode(&opts); err != nil {
+		fmt.Fprintf(os.Stderr, "render worker: read the request: %v\n", err)
+		return 2
+	}
+	if err := limitMemory(opts.MaxMemory); err != nil {
+		fmt.Fprintf(os.Stderr, "render worker: %v\n", err)
+		return 2
+	}
+	offline()
+	res, inputs, err := renderIn(context.Background(), opts)
+	if urls := refusedURLs(); len(urls) > 0 {
+		// A renderer may swallow the transport's error; the refusal stands anyway.
+		err = remoteError(opts, inputs, urls)
+	}
+	var reply workerReply
+	if err != nil {
+		reply.Err = toWire(err)
+	} else {
+		reply = workerReply{Renderer: res.Renderer, YAML: res.YAML, Inputs: res.Inputs}
+		for _, d := range res.Documents {
+			reply.Docs = append(reply.Docs, wireDoc{File: d.File, Lines: lineTable(d.Node, nil)})
+		}
+	}
+	if err := gob.NewEncoder(out).Encode(&reply); err != nil {
+		fmt.Fprintf(os.Stderr, "render worker: write the result: %v\n", err)
+		return 2
+	}
+	return 0
+}
+
+// workerEnviron is the worker's whole environment: no PATH (nothing to execute, so
+// no git clone), no proxy settings, no credentials.
+func workerEnviron() []string {
+	env := []string{workerEnv + "=1", "PATH=", "TMPDIR=" + os.TempDir(), "GOTRACEBACK=none"}
+	// Coverage-instrumented test binaries write their profiles here.
+	if d := os.Getenv("GOCOVERDIR"); d != "" {
+		env = append(env, "GOCOVERDIR="+d)
+	}
+	return env
+}
+
+// tailBuffer keeps the first and the last max bytes written to it: a Go runtime
+// failure says what it is first, a worker's own error comes last.
+type tailBuffer struct {
+	max        int
+	head, tail []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if room := t.max - len(t.head); room > 0 {
+		take := min(room, len(p))
+		t.head, p = append(t.head, p[:take]...), p[take:]
+	}
+	t.tail = append(t.tail, p...)
+	if len(t.tail) > t.max {
+		t.tail = append(t.tail[:0], t.tail[len(t.tail)-t.max:]...)
+	}
+	return n, nil
+}
+
+func (t *tailBuffer) String() string { return string(t.head) + string(t.tail) }
+
+// firstLine is the first line of s that says something: a Go runtime failure
+// ("fatal error: …") or the worker's own error.
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return "no message"
+}
