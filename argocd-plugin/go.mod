@@ -6,6 +6,7 @@ require (
 	github.com/onsi/gomega v1.43.0
 	github.com/promotion-gate/promotion-gate/shared v0.0.0-00010101000000-000000000000
 	github.com/spf13/cobra v1.10.2
+	k8s.io/apimachinery v0.37.0
 )
 
 require (
@@ -151,7 +152,6 @@ require (
 	helm.sh/helm/v3 v3.22.0 // indirect
 	k8s.io/api v0.37.0 // indirect
 	k8s.io/apiextensions-apiserver v0.37.0 // indirect
-	k8s.io/apimachinery v0.37.0 // indirect
 	k8s.io/client-go v0.37.0 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect
 	k8s.io/kube-openapi v0.0.0-20260821135717-be32def86098 // indirect

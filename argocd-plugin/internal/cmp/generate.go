@@ -133,6 +133,7 @@ func checkRequest(req Request, app App) check.Request {
 			Namespace:   app.Namespace,
 			KubeVersion: app.KubeVersion,
 			APIVersions: app.APIVersions,
+			MaxMemory:   req.Settings.MaxMemory,
 		},
 		Now: req.Now,
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+
+	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 func TestParseParams(t *testing.T) {
@@ -92,8 +94,8 @@ func TestParseParams(t *testing.T) {
 }
 
 func TestSettingsFromEnv(t *testing.T) {
-	defaults := Settings{PolicyDir: DefaultPolicyDir, Timeout: DefaultTimeout, MaxOutputBytes: DefaultMaxOutputBytes,
-		TrustDir: DefaultTrustDir, RegistryTimeout: DefaultRegistryTimeout}
+	defaults := DefaultSettings()
+	withMemory := func(n int64) Settings { s := DefaultSettings(); s.MaxMemory = n; return s }
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -109,8 +111,16 @@ func TestSettingsFromEnv(t *testing.T) {
 			env: map[string]string{EnvPolicyDir: "/policy", EnvTimeout: "20s", EnvMaxOutputBytes: "1024",
 				EnvTrustDir: "/trust", EnvRegistryTimeout: "3s", EnvDockerConfig: "/docker", EnvVerifyCacheDir: "/cache"},
 			want: Settings{PolicyDir: "/policy", Timeout: 20 * time.Second, MaxOutputBytes: 1024,
-				TrustDir: "/trust", RegistryTimeout: 3 * time.Second, DockerConfig: "/docker", VerifyCacheDir: "/cache"},
+				TrustDir: "/trust", RegistryTimeout: 3 * time.Second, DockerConfig: "/docker", VerifyCacheDir: "/cache",
+				MaxMemory: render.DefaultMaxMemory},
 		},
+		{name: "memory budget as a quantity", env: map[string]string{EnvMaxMemory: "300Mi"}, want: withMemory(300 << 20)},
+		{name: "memory budget as a share of the container's limit", env: map[string]string{EnvMaxMemory: "25%", EnvMemoryLimit: "2147483648"}, want: withMemory(512 << 20)},
+		{name: "default memory budget: half the container's limit", env: map[string]string{EnvMemoryLimit: "1073741824"}, want: withMemory(512 << 20)},
+		{name: "a share without a container limit", env: map[string]string{EnvMaxMemory: "50%"}, wantErr: EnvMemoryLimit},
+		{name: "bad memory budget", env: map[string]string{EnvMaxMemory: "lots"}, wantErr: EnvMaxMemory},
+		{name: "memory budget too small", env: map[string]string{EnvMaxMemory: "1Mi"}, wantErr: "under the minimum"},
+		{name: "application cannot set the budget", env: map[string]string{"ARGOCD_ENV_" + EnvMaxMemory: "64Gi", "PARAM_MAX_MEMORY": "64Gi"}, want: defaults},
 		{
 			name: "application-controlled names change nothing",
 			env: map[string]string{"ARGOCD_ENV_" + EnvPolicyDir: "/tmp/empty", "PARAM_TIMEOUT": "1h",

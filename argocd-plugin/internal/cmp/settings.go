@@ -5,7 +5,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/promotion-gate/promotion-gate/shared/render"
 )
+
+// minMemory is the smallest render budget: a Go process that renders anything needs
+// some tens of MiB.
+const minMemory = 64 << 20
 
 // Sidecar settings: environment variables the platform team sets on the sidecar
 // container. None of them carries the ARGOCD_ENV_ or PARAM_ prefix, so no application can
@@ -22,6 +30,12 @@ const (
 	// EnvVerifyCacheDir is a private directory where verified digests are remembered
 	// between renders (each render is its own process).
 	EnvVerifyCacheDir = "PROMOTION_GATE_VERIFY_CACHE_DIR"
+	// EnvMaxMemory is the memory budget of one render: a quantity such as 512Mi, or a
+	// percentage such as 50% of EnvMemoryLimit.
+	EnvMaxMemory = "PROMOTION_GATE_MAX_MEMORY"
+	// EnvMemoryLimit is the sidecar container's memory limit in bytes; the chart sets it
+	// from the container's own limit through the downward API.
+	EnvMemoryLimit = "PROMOTION_GATE_MEMORY_LIMIT"
 	// EnvDockerConfig is the standard variable naming the directory of the docker
 	// config.json with registry credentials (a mounted pull secret).
 	EnvDockerConfig = "DOCKER_CONFIG"
@@ -36,6 +50,10 @@ const (
 	DefaultMaxOutputBytes int64 = 64 << 20
 	// DefaultTrustDir is where the documented sidecar mounts trust material.
 	DefaultTrustDir = "/etc/promotion-gate/trust"
+	// DefaultMemoryShare is the share of the container's memory limit one render may
+	// use when EnvMaxMemory is unset: the rest is the plugin process itself, the CMP
+	// server and a second render.
+	DefaultMemoryShare = 50
 	// DefaultRegistryTimeout leaves room for several registry calls per image inside
 	// the render's own time limit.
 	DefaultRegistryTimeout = 10 * time.Second
@@ -55,13 +73,15 @@ type Settings struct {
 	// VerifyCacheDir keeps verified digests between renders; "" remembers them for one
 	// render only.
 	VerifyCacheDir string
+	// MaxMemory is the memory budget of one render in bytes; 0 means
+	// render.DefaultMaxMemory.
+	MaxMemory int64
 }
 
 // SettingsFromEnv reads the sidecar settings through getenv (os.Getenv in the binary),
 // with defaults for what is unset.
 func SettingsFromEnv(getenv func(string) string) (Settings, error) {
-	s := Settings{PolicyDir: DefaultPolicyDir, Timeout: DefaultTimeout, MaxOutputBytes: DefaultMaxOutputBytes,
-		TrustDir: DefaultTrustDir, RegistryTimeout: DefaultRegistryTimeout}
+	s := DefaultSettings()
 	if v := strings.TrimSpace(getenv(EnvPolicyDir)); v != "" {
 		s.PolicyDir = v
 	}
@@ -91,7 +111,54 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 		}
 		s.MaxOutputBytes = n
 	}
+	mem, err := maxMemory(getenv(EnvMaxMemory), getenv(EnvMemoryLimit))
+	if err != nil {
+		return Settings{}, err
+	}
+	s.MaxMemory = mem
 	return s, s.Validate()
+}
+
+// DefaultSettings are the settings of a sidecar that sets none.
+func DefaultSettings() Settings {
+	return Settings{PolicyDir: DefaultPolicyDir, Timeout: DefaultTimeout, MaxOutputBytes: DefaultMaxOutputBytes,
+		TrustDir: DefaultTrustDir, RegistryTimeout: DefaultRegistryTimeout, MaxMemory: render.DefaultMaxMemory}
+}
+
+// maxMemory reads the render budget: a quantity, or a percentage of the container's
+// limit; unset, DefaultMemoryShare of the limit when it is known, else
+// render.DefaultMaxMemory.
+func maxMemory(budget, limit string) (int64, error) {
+	budget, limit = strings.TrimSpace(budget), strings.TrimSpace(limit)
+	var containerLimit int64
+	if limit != "" {
+		q, err := resource.ParseQuantity(limit)
+		if err != nil || q.Value() <= 0 {
+			return 0, fmt.Errorf("%s=%q on the sidecar: want the container's memory limit in bytes (the chart sets it from resources.limits.memory)", EnvMemoryLimit, limit)
+		}
+		containerLimit = q.Value()
+	}
+	if budget == "" {
+		budget = strconv.Itoa(DefaultMemoryShare) + "%"
+		if containerLimit == 0 {
+			return render.DefaultMaxMemory, nil
+		}
+	}
+	if pct, ok := strings.CutSuffix(budget, "%"); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(pct))
+		if err != nil || n <= 0 || n > 100 {
+			return 0, fmt.Errorf("%s=%q on the sidecar: want a percentage from 1%% to 100%% or a quantity such as 512Mi", EnvMaxMemory, budget)
+		}
+		if containerLimit == 0 {
+			return 0, fmt.Errorf("%s=%q is a share of the container's memory limit, but %s is not set: set it from the container's limits.memory, or give the budget as a quantity such as 512Mi", EnvMaxMemory, budget, EnvMemoryLimit)
+		}
+		return containerLimit * int64(n) / 100, nil
+	}
+	q, err := resource.ParseQuantity(budget)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q on the sidecar: want a quantity such as 512Mi or a percentage such as 50%%: %w", EnvMaxMemory, budget, err)
+	}
+	return q.Value(), nil
 }
 
 // Validate rejects settings that would let a render run unbounded.
@@ -104,6 +171,9 @@ func (s Settings) Validate() error {
 	}
 	if s.RegistryTimeout <= 0 {
 		return fmt.Errorf("registry timeout %s must be positive (%s on the sidecar)", s.RegistryTimeout, EnvRegistryTimeout)
+	}
+	if s.MaxMemory != 0 && s.MaxMemory < minMemory {
+		return fmt.Errorf("render memory budget of %d bytes is under the minimum of %d MiB (%s on the sidecar)", s.MaxMemory, minMemory>>20, EnvMaxMemory)
 	}
 	if s.MaxOutputBytes <= 0 {
 		return fmt.Errorf("output limit %d must be positive (%s on the sidecar)", s.MaxOutputBytes, EnvMaxOutputBytes)

@@ -20,6 +20,13 @@ repoServer:
           value: {{ .Values.sidecar.registryTimeout | quote }}
         - name: PROMOTION_GATE_VERIFY_CACHE_DIR
           value: /var/cache/promotion-gate/verified
+        - name: PROMOTION_GATE_MEMORY_LIMIT
+          valueFrom:
+            resourceFieldRef:
+              containerName: promotion-gate
+              resource: limits.memory
+        - name: PROMOTION_GATE_MAX_MEMORY
+          value: {{ .Values.sidecar.renderMemory | quote }}
         {{- if .Values.sidecar.registryCredentialsSecret }}
         - name: DOCKER_CONFIG
           value: /etc/promotion-gate/docker
