@@ -51,7 +51,11 @@ func Decide(ctx context.Context, req Request) (App, check.Outcome, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, req.Settings.Timeout)
 	defer cancel()
-	creq := checkRequest(req, app)
+	root, err := repoRoot(req.Dir, app.SourcePath, cmpWorkDir(req.Environ))
+	if err != nil {
+		return app, check.Outcome{}, err
+	}
+	creq := checkRequest(req, app, root)
 	v, closeVerifiers, err := verifiers(req.Settings)
 	if err != nil {
 		// Nothing that reaches a registry or a plugin can run: assume the strictest case.
@@ -110,14 +114,14 @@ func Generate(ctx context.Context, req Request, stdout, stderr io.Writer) int {
 
 // checkRequest turns the Argo CD request into the shared check request. The policy comes
 // only from the sidecar's policy directory.
-func checkRequest(req Request, app App) check.Request {
+func checkRequest(req Request, app App, root string) check.Request {
 	set, err := policy.Load(req.Settings.PolicyDir)
 	if err != nil {
 		err = policyError(req.Settings.PolicyDir, err)
 	}
 	return check.Request{
 		Path:      req.Dir,
-		RepoRoot:  repoRoot(req.Dir, app.SourcePath),
+		RepoRoot:  root,
 		Policy:    set,
 		PolicyErr: err,
 		Query: policy.Query{
@@ -188,24 +192,74 @@ func runBounded(ctx context.Context, req check.Request, limit time.Duration) (ch
 	}
 }
 
-// repoRoot is the root of the streamed repository: the working directory with the
-// application's source path taken off. When Argo CD streamed only part of the
-// repository (manifest-generate-paths), the longest trailing part of the source path
-// that the working directory ends with is taken off, so the root is what was streamed.
-func repoRoot(dir, sourcePath string) string {
+// repoRoot is the root of the repository copy that holds the application directory
+// dir (spec.source.path is sourcePath), and refuses a directory that resolves outside
+// it: a symlinked application directory would otherwise make the plugin render files
+// the repository does not hold.
+//
+// Inside Argo CD's CMP server, the copy is the server's per-request directory under
+// its work directory (cmpWorkDir), whatever part of the repository Argo CD streamed
+// (with manifest-generate-paths, a common root of the application's paths); the real
+// dir must be inside it. Elsewhere, dir must end with the whole source path, and the
+// root is what comes before it.
+func repoRoot(dir, sourcePath, cmpWorkDir string) (string, error) {
 	dir = filepath.Clean(dir)
-	rel := filepath.FromSlash(sourcePath)
-	for rel != "" && rel != "." {
-		if suffix := string(filepath.Separator) + rel; strings.HasSuffix(dir, suffix) {
-			return strings.TrimSuffix(dir, suffix)
+	realDir := realPath(dir)
+	if cmpWorkDir != "" {
+		work := realPath(cmpWorkDir)
+		if rel, err := filepath.Rel(work, realDir); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+			copyDir, _, _ := strings.Cut(rel, string(filepath.Separator))
+			return filepath.Join(work, copyDir), nil
 		}
-		_, rest, ok := strings.Cut(rel, string(filepath.Separator))
-		if !ok {
-			break
-		}
-		rel = rest
 	}
-	return dir
+	root := dir
+	if rel := filepath.FromSlash(sourcePath); rel != "." && rel != "" {
+		suffix := string(filepath.Separator) + rel
+		if !strings.HasSuffix(dir, suffix) {
+			return "", fmt.Errorf("the application directory %s does not end with its source path %s, so the plugin cannot tell which repository it belongs to: "+
+				"the path is a symlink, or the plugin runs outside Argo CD's CMP server; make %s a directory of the repository, not a link", dir, sourcePath, sourcePath)
+		}
+		root = strings.TrimSuffix(dir, suffix)
+	}
+	if realRoot := realPath(root); !within(realRoot, realDir) {
+		return "", fmt.Errorf("the application directory %s resolves to %s, outside the repository %s: make %s a directory of the repository, not a link out of it",
+			sourcePath, realDir, root, sourcePath)
+	}
+	return root, nil
+}
+
+// realPath resolves p's symlinks; a path that does not resolve is left as it is (the
+// render then says what is missing).
+func realPath(p string) string {
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		return real
+	}
+	return filepath.Clean(p)
+}
+
+// within reports whether p is root or below it.
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// cmpWorkDir is where Argo CD's CMP server unpacks repositories, from the sidecar's
+// environment as the server reads it: ARGOCD_CMP_WORKDIR, else <TMPDIR>/_cmp_server.
+func cmpWorkDir(environ []string) string {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	if d := env["ARGOCD_CMP_WORKDIR"]; d != "" {
+		return d
+	}
+	tmp := env["TMPDIR"]
+	if tmp == "" {
+		tmp = "/tmp"
+	}
+	return filepath.Join(tmp, "_cmp_server")
 }
 
 // sourcePathOr names the application in a message about a request that could not be

@@ -188,16 +188,48 @@ func TestGenerate(t *testing.T) {
 }
 
 func TestRepoRoot(t *testing.T) {
-	tests := []struct{ dir, sourcePath, want string }{
-		{"/w/abc/apps/x/overlays/prod", "apps/x/overlays/prod", "/w/abc"},
-		{"/w/abc", ".", "/w/abc"},
-		// manifest-generate-paths: Argo CD streamed apps/x only.
-		{"/w/abc/overlays/prod", "apps/x/overlays/prod", "/w/abc"},
-		{"/w/abc/other", "apps/x/overlays/prod", "/w/abc/other"},
-		{"/w/abc/apps/x/overlays/prod/", "apps/x/overlays/prod", "/w/abc"},
+	tmp := t.TempDir()
+	tree := func(dirs ...string) {
+		for _, d := range dirs {
+			if err := os.MkdirAll(filepath.Join(tmp, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tree("w/abc/apps/x/overlays/prod", "w/abc/other", "repo/apps/x/overlays", "outside/overlays/prod", "elsewhere/apps/x/overlays/prod")
+	if err := os.Symlink(filepath.Join(tmp, "outside/overlays/prod"), filepath.Join(tmp, "repo/apps/x/overlays/prod")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(tmp, "outside"), filepath.Join(tmp, "w/abc/linked")); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(tmp, "w")
+	tests := []struct {
+		name, dir, sourcePath, want, wantErr string
+	}{
+		{name: "the whole repository streamed", dir: "w/abc/apps/x/overlays/prod", sourcePath: "apps/x/overlays/prod", want: "w/abc"},
+		{name: "the root application", dir: "w/abc", sourcePath: ".", want: "w/abc"},
+		// manifest-generate-paths: Argo CD streamed a common root only.
+		{name: "part of the repository streamed", dir: "w/abc/apps/x/overlays/prod", sourcePath: "x/overlays/prod", want: "w/abc"},
+		{name: "the application alone streamed", dir: "w/abc/other", sourcePath: "apps/x/overlays/prod", want: "w/abc"},
+		{name: "outside the CMP server", dir: "elsewhere/apps/x/overlays/prod", sourcePath: "apps/x/overlays/prod", want: "elsewhere"},
+		{name: "outside the CMP server, trailing slash", dir: "elsewhere/apps/x/overlays/prod/", sourcePath: "apps/x/overlays/prod", want: "elsewhere"},
+		{name: "a symlinked application directory, as the shell names it", dir: "repo/apps/x/overlays/prod", sourcePath: "apps/x/overlays/prod", wantErr: "outside the repository"},
+		{name: "a symlinked application directory, as the kernel names it", dir: "outside/overlays/prod", sourcePath: "apps/x/overlays/prod", wantErr: "does not end with its source path"},
+		{name: "a link out of the CMP server's copy", dir: "w/abc/linked/overlays/prod", sourcePath: "linked/overlays/prod", wantErr: "outside the repository"},
+		{name: "a part of the path that merely matches", dir: "outside/overlays/prod", sourcePath: "apps/x/overlays/prod", wantErr: "does not end with"},
 	}
 	for _, tt := range tests {
-		NewWithT(t).Expect(repoRoot(tt.dir, tt.sourcePath)).To(Equal(tt.want), "%s with %s", tt.dir, tt.sourcePath)
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			got, err := repoRoot(filepath.Join(tmp, tt.dir), tt.sourcePath, work)
+			if tt.wantErr != "" {
+				g.Expect(err).To(MatchError(ContainSubstring(tt.wantErr)))
+				return
+			}
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(got).To(Equal(realPath(filepath.Join(tmp, tt.want))))
+		})
 	}
 }
 
