@@ -100,8 +100,21 @@ func Run(ctx context.Context, req Request) Outcome {
 	if err != nil {
 		return failed(cls, req.Policy, fmt.Errorf("render %s: %w", req.Path, err))
 	}
+	cls, because := ByEffect(req.Policy, cls, rendered)
+	var notices []string
+	if len(rendered.Documents) == 0 {
+		err := nothingRendered(req.Path, rendered)
+		if cls.Protected {
+			out := failed(cls, req.Policy, err)
+			out.Result.Because = because
+			return out
+		}
+		notices = append(notices, err.Error())
+	}
 	out := Outcome{Rendered: rendered}
 	out.Result = Documents(ctx, req.Policy, cls, rendered.Documents, nil, req.Now, req.Verifiers)
+	out.Result.Because = because
+	out.Result.Notices = append(notices, out.Result.Notices...)
 	out.Result = changeScope(ctx, req, cls, rendered, out.Result)
 	return out
 }

@@ -85,6 +85,10 @@ type Result struct {
 	// Environment is the classified environment; empty when unclassified.
 	Environment    string `json:"environment"`
 	Protected      bool   `json:"protected"`
+	// Because says why the environment is stricter than the request's own (its path,
+	// branch, application, namespace): a file the render read, or a namespace its
+	// objects land in. Empty when the request alone decided it.
+	Because []string `json:"because,omitempty"`
 	PolicyRevision string `json:"policyRevision"`
 	// Findings are the counted violations (deny and warn), sorted by file, document,
 	// field path and rule.

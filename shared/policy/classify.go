@@ -109,6 +109,21 @@ func (s *Set) applyRequested(c Classification, best, requested *Environment) Cla
 	return c
 }
 
+// Stricter reports whether environment a is stricter than environment b (see
+// Classify); "" (unclassified) is less strict than any environment, and an undefined
+// name is treated as unclassified.
+func (s *Set) Stricter(a, b string) bool {
+	ea, okA := s.Environment(a)
+	eb, okB := s.Environment(b)
+	switch {
+	case !okA:
+		return false
+	case !okB:
+		return true
+	}
+	return s.compareStrictness(&ea, &eb) > 0
+}
+
 // compareStrictness orders environments: protected first, then by the number of deny
 // rules that apply. It returns > 0 when a is stricter than b.
 func (s *Set) compareStrictness(a, b *Environment) int {

@@ -36,14 +36,50 @@ func chartFiles(c *confinement, dir string) ([]*loader.BufferedFile, error) {
 	if err := w.dir(dir, ""); err != nil {
 		return nil, err
 	}
+	w.markUnread() // before the sort: reals follow the order files were read in
 	sort.Slice(w.files, func(i, j int) bool { return w.files[i].Name < w.files[j].Name })
 	return w.files, nil
+}
+
+// markUnread records the chart files that no template can read as merely loaded:
+// Helm reads Chart.yaml, values.yaml, the schema, templates, CRDs and subcharts; any
+// other file only through .Files (or a template built at render time with tpl), so
+// when no template mentions either, such a file does not make the render depend on
+// it for classification (a values-prod.yaml next to the values.yaml a dev
+// application uses).
+func (w *chartWalk) markUnread() {
+	for _, f := range w.files {
+		if isTemplate(f.Name) && (bytes.Contains(f.Data, []byte("Files")) || bytes.Contains(f.Data, []byte("tpl"))) {
+			return
+		}
+	}
+	for i, f := range w.files {
+		if !readByHelm(f.Name) {
+			w.c.inputs[w.reals[i]] = InputLoaded
+		}
+	}
+}
+
+// isTemplate reports whether a chart file is a template of the chart or a subchart.
+func isTemplate(name string) bool {
+	return strings.HasPrefix(name, "templates/") || strings.Contains(name, "/templates/")
+}
+
+// readByHelm reports whether Helm itself reads a chart file when it renders.
+func readByHelm(name string) bool {
+	switch name {
+	case "Chart.yaml", "Chart.lock", "values.yaml", "values.schema.json", "requirements.yaml", "requirements.lock", ignore.HelmIgnore:
+		return true
+	}
+	return isTemplate(name) || strings.HasPrefix(name, "crds/") || strings.HasPrefix(name, "charts/")
 }
 
 type chartWalk struct {
 	c     *confinement
 	rules *ignore.Rules
 	files []*loader.BufferedFile
+	// reals are the real paths of files, in the order they were read.
+	reals []string
 	// visiting holds the real directories on the current path, to stop link cycles.
 	visiting map[string]bool
 }
@@ -91,11 +127,16 @@ func (w *chartWalk) file(p, name string) error {
 	if err != nil {
 		return err
 	}
+	real, err := w.c.resolve(p)
+	if err != nil {
+		return err
+	}
 	data = bytes.TrimPrefix(data, utf8BOM)
 	if err := w.check(w.c.display(p), name, data); err != nil {
 		return err
 	}
 	w.files = append(w.files, &loader.BufferedFile{Name: name, Data: data})
+	w.reals = append(w.reals, real)
 	return nil
 }
 

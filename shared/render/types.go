@@ -162,6 +162,11 @@ const (
 	InputMissing InputKind = iota + 1
 	// InputDir is a directory whose listing the render read.
 	InputDir
+	// InputLoaded is a file loaded with a Helm chart that no template reads: a chart
+	// file only reachable through .Files, when no template uses .Files or tpl (such as
+	// a values-prod.yaml the application does not select). It counts for the render
+	// cache, not for classification.
+	InputLoaded
 	// InputFile is a file whose bytes the render read.
 	InputFile
 )
@@ -173,6 +178,8 @@ func (k InputKind) String() string {
 		return "missing"
 	case InputDir:
 		return "dir"
+	case InputLoaded:
+		return "loaded"
 	case InputFile:
 		return "file"
 	}
@@ -186,7 +193,7 @@ type Input struct {
 	Kind InputKind
 }
 
-// Files returns the paths of the files among inputs, in order.
+// Files returns the paths of the files among inputs that the render read, in order.
 func Files(inputs []Input) []string {
 	var out []string
 	for _, in := range inputs {

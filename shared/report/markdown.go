@@ -63,6 +63,9 @@ func writeMarkdown(b *bytes.Buffer, targets []Target) {
 	}
 	var notices, errs []string
 	for _, t := range targets {
+		for _, why := range t.Result.Because {
+			notices = append(notices, fmt.Sprintf("- %s: counted as %s: %s\n", mdCode(t.Path), mdText(t.Result.Environment), mdText(why)))
+		}
 		for _, n := range t.Result.Notices {
 			notices = append(notices, fmt.Sprintf("- %s: %s\n", mdCode(t.Path), mdText(n)))
 		}

@@ -39,6 +39,9 @@ func textTarget(b *bytes.Buffer, t Target) {
 		outcome = "evaluation failed"
 	}
 	fmt.Fprintf(b, "%s: %s (%s) — %s\n", clean(t.Path), r.Verdict, clean(environment(r)), outcome)
+	for _, why := range r.Because {
+		fmt.Fprintf(b, "  counted as %s: %s\n", clean(r.Environment), clean(why))
+	}
 	if r.Error != "" {
 		fmt.Fprintf(b, "  error: %s\n", clean(r.Error))
 	}

@@ -24,11 +24,13 @@ func Refusal(appPath string, res evaluate.Result) string {
 	if res.Error != "" {
 		fmt.Fprintf(&b, "promotion-gate refused to render %s for %s: the check failed, and %s\n",
 			appPath, environmentLabel(res), failMode(res))
+		writeBecause(&b, res)
 		fmt.Fprintf(&b, "- %s\n", oneLine(res.Error))
 		return b.String()
 	}
 	fmt.Fprintf(&b, "promotion-gate refused to render %s for %s: %s%s\n",
 		appPath, environmentLabel(res), countFindings(len(res.Findings)), policyLabel(res))
+	writeBecause(&b, res)
 	writeFindings(&b, res.Findings)
 	return b.String()
 }
@@ -107,6 +109,14 @@ func resourceLabel(f evaluate.Finding) string {
 		return fmt.Sprintf("%s (document %d)", s.File, s.Document)
 	}
 	return fmt.Sprintf("document %d", s.Document)
+}
+
+// writeBecause says why the render counts as its environment when the application's
+// own path, name and namespace do not: a file it read, a namespace it renders into.
+func writeBecause(b *strings.Builder, res evaluate.Result) {
+	for _, why := range res.Because {
+		fmt.Fprintf(b, "- counted as %s because %s\n", res.Environment, oneLine(why))
+	}
 }
 
 func environmentLabel(res evaluate.Result) string {
