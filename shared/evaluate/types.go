@@ -83,13 +83,13 @@ type ExemptionUse struct {
 type Result struct {
 	Verdict Verdict `json:"verdict"`
 	// Environment is the classified environment; empty when unclassified.
-	Environment    string `json:"environment"`
-	Protected      bool   `json:"protected"`
+	Environment string `json:"environment"`
+	Protected   bool   `json:"protected"`
 	// Because says why the environment is stricter than the request's own (its path,
 	// branch, application, namespace): a file the render read, or a namespace its
 	// objects land in. Empty when the request alone decided it.
-	Because []string `json:"because,omitempty"`
-	PolicyRevision string `json:"policyRevision"`
+	Because        []string `json:"because,omitempty"`
+	PolicyRevision string   `json:"policyRevision"`
 	// Findings are the counted violations (deny and warn), sorted by file, document,
 	// field path and rule.
 	Findings []Finding `json:"findings"`
