@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
@@ -23,6 +26,10 @@ type targetFlags struct {
 	valuesFiles []string
 	releaseName string
 	kubeVersion string
+	// maxMemory is the render memory budget as given; memoryBytes is it parsed (limits).
+	maxMemory   string
+	memoryBytes int64
+	timeout     time.Duration
 }
 
 func (f *targetFlags) register(cmd *cobra.Command) {
@@ -36,7 +43,22 @@ func (f *targetFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVarP(&f.valuesFiles, "values", "f", nil, "Helm values file, relative to the chart (repeatable, applied in order)")
 	fl.StringVar(&f.releaseName, "release-name", "", "Helm release name (default \"release\")")
 	fl.StringVar(&f.kubeVersion, "kube-version", "", "Kubernetes version for Helm's .Capabilities (e.g. 1.34.0)")
+	fl.StringVar(&f.maxMemory, "max-memory", "512Mi", "memory budget of each render (a quantity such as 512Mi or 2Gi); a render over it is refused")
+	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "time limit of each PATH's render and check")
 	_ = cmd.MarkFlagRequired("policy")
+}
+
+// limits parses the flags that bound each render.
+func (f *targetFlags) limits() error {
+	q, err := resource.ParseQuantity(f.maxMemory)
+	if err != nil || q.Value() < 64<<20 {
+		return fmt.Errorf("--max-memory %q: want a quantity of at least 64Mi, such as 512Mi or 2Gi", f.maxMemory)
+	}
+	f.memoryBytes = q.Value()
+	if f.timeout <= 0 {
+		return fmt.Errorf("--timeout %s: want a positive duration such as 2m", f.timeout)
+	}
+	return nil
 }
 
 func (f *targetFlags) request(path string, set *policy.Set, policyErr error) check.Request {
@@ -56,6 +78,7 @@ func (f *targetFlags) request(path string, set *policy.Set, policyErr error) che
 	req.Render.ReleaseName = f.releaseName
 	req.Render.Namespace = f.namespace
 	req.Render.KubeVersion = f.kubeVersion
+	req.Render.MaxMemory = f.memoryBytes
 	return req
 }
 
@@ -93,6 +116,9 @@ each PATH with the --base revision and name every changed field that is not an i
 			if err != nil {
 				return &exitError{code: exitConfig, err: err}
 			}
+			if err := flags.limits(); err != nil {
+				return &exitError{code: exitConfig, err: err}
+			}
 			set, policyErr := policy.Load(flags.policyPath)
 			if policyErr != nil {
 				policyErr = fmt.Errorf("load policy %s: %w", flags.policyPath, policyErr)
@@ -116,7 +142,9 @@ each PATH with the --base revision and name every changed field that is not an i
 						return &exitError{code: exitConfig, err: err}
 					}
 				}
-				out := check.Run(cmd.Context(), req)
+				ctx, cancel := context.WithTimeout(cmd.Context(), flags.timeout)
+				out := check.Run(ctx, req)
+				cancel()
 				targets = append(targets, report.Target{Path: p, Result: out.Result})
 				switch {
 				case out.Err != nil:
