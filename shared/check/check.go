@@ -103,7 +103,7 @@ func Run(ctx context.Context, req Request) Outcome {
 	cls, because := ByEffect(req.Policy, cls, rendered)
 	var notices []string
 	if len(rendered.Documents) == 0 {
-		err := nothingRendered(req.Path, rendered)
+		err := nothingRendered(q.Path, req.Path, rendered)
 		if cls.Protected {
 			out := failed(cls, req.Policy, err)
 			out.Result.Because = because

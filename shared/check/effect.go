@@ -87,16 +87,16 @@ func namespaces(docs []render.Document) []string {
 // ErrNothingRendered is wrapped when an application renders no Kubernetes object.
 var ErrNothingRendered = errors.New("renders no Kubernetes object")
 
-// nothingRendered says why the application at path rendered nothing, naming a source
-// promotion-gate does not render.
-func nothingRendered(path string, res *render.Result) error {
+// nothingRendered says why the application rel (repository-relative; dir on disk)
+// rendered nothing, naming a source promotion-gate does not render.
+func nothingRendered(rel, dir string, res *render.Result) error {
 	what := fmt.Sprintf("the %s render produced no object", res.Renderer)
 	if res.Renderer == render.RendererYAML {
-		what = describeDir(path)
+		what = describeDir(dir)
 	}
 	return fmt.Errorf("%s %w: %s; Argo CD would prune every object of the application. "+
 		"Point the application at the directory that holds its manifests (a kustomization, a Helm chart or plain YAML files)",
-		filepath.ToSlash(path), ErrNothingRendered, what)
+		rel, ErrNothingRendered, what)
 }
 
 // describeDir names what a directory without manifests holds.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/policy"
+	"github.com/promotion-gate/promotion-gate/shared/render"
 	"github.com/promotion-gate/promotion-gate/test/internal/cmpharness"
 )
 
@@ -22,6 +23,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	render.ServeWorker() // checkInProcess renders in a sandboxed worker: this binary
 	repo, setupErr = cmpharness.RepoRoot()
 	var tmp string
 	// Build the plugin only when the harness is there to run it; otherwise every test

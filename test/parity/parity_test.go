@@ -67,6 +67,7 @@ func TestCLIAndPluginAgree(t *testing.T) {
 	}
 	cases := exampleCases()
 	cases = append(cases, fixtureCases()...)
+	cases = append(cases, hostileCases()...)
 	var srv *cmpharness.Server
 	if os.Getenv(cmpharness.BinEnv) != "" {
 		srv = cmpharness.StartServer(t, cmpharness.Bin(t), cmpharness.ServerOptions{
@@ -115,6 +116,8 @@ func TestCLIAndPluginAgree(t *testing.T) {
 			}
 			g.Expect(res.ExitCode).To(Equal(0), res.String())
 			g.Expect(res.Stdout).To(ContainSubstring(`"kind":"Deployment"`))
+			// No fixture renders anything named evil: only an injected document would.
+			g.Expect(res.Stdout).NotTo(ContainSubstring("evil"))
 		})
 	}
 }
@@ -126,6 +129,7 @@ type result struct {
 	Verdict        string            `json:"verdict"`
 	Environment    string            `json:"environment"`
 	Protected      bool              `json:"protected"`
+	Because        []string          `json:"because"`
 	PolicyRevision string            `json:"policyRevision"`
 	Findings       []json.RawMessage `json:"findings"`
 	Exempted       []json.RawMessage `json:"exempted"`
