@@ -19,6 +19,9 @@ import (
 // room for the plugin process itself and a second render.
 const DefaultMaxMemory = 512 << 20
 
+// workerGCPercent is the worker's GOGC: see limitMemory.
+const workerGCPercent = 400
+
 // workerEnv marks a process started as a render worker.
 const workerEnv = "PROMOTION_GATE_RENDER_WORKER"
 

@@ -10,6 +10,7 @@ import (
 // limitMemory can only ask the garbage collector to stay within the budget where
 // RLIMIT_DATA does not count the heap: the budget is a soft limit there.
 func limitMemory(budget int64) error {
+	debug.SetGCPercent(workerGCPercent)
 	debug.SetMemoryLimit(budget)
 	return nil
 }
