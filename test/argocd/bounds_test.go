@@ -181,3 +181,19 @@ func valuesParameter(values []string) string {
 	}
 	return b + "]}]"
 }
+
+// TestDevApplicationThatRendersProdIsRefusedAsProd: the Argo CD error names the file
+// that made a dev application's render a prod render.
+func TestDevApplicationThatRendersProdIsRefusedAsProd(t *testing.T) {
+	g := NewWithT(t)
+	srv := gate(t, policyDir())
+	root := examplesCopy(t)
+	cmpharness.WriteFile(t, root, "apps/evil/overlays/dev/kustomization.yaml", "resources: [../../../payments-api/overlays/prod]\n"+
+		"images: [{name: ghcr.io/example/payments-api, newTag: latest, digest: ''}]\n")
+	res := srv.Call(t, cmpharness.Call{Repo: root, Path: "apps/evil/overlays/dev", App: "evil-dev", Namespace: "evil-dev"})
+	t.Logf("Argo CD received: %s", res.Stderr)
+	g.Expect(res.ExitCode).NotTo(Equal(0))
+	g.Expect(res.Stdout).To(BeEmpty())
+	g.Expect(res.Stderr).To(ContainSubstring(`promotion-gate refused to render apps/evil/overlays/dev for environment "prod" (protected): 2 findings`))
+	g.Expect(res.Stderr).To(ContainSubstring("- counted as prod because the render read apps/payments-api/overlays/prod/kustomization.yaml"))
+}

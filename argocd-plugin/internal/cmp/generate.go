@@ -244,7 +244,8 @@ func within(root, p string) bool {
 }
 
 // cmpWorkDir is where Argo CD's CMP server unpacks repositories, from the sidecar's
-// environment as the server reads it: ARGOCD_CMP_WORKDIR, else <TMPDIR>/_cmp_server.
+// environment as the server reads it (common.GetCMPWorkDir): <ARGOCD_CMP_WORKDIR or
+// TMPDIR>/_cmp_server.
 func cmpWorkDir(environ []string) string {
 	env := map[string]string{}
 	for _, kv := range environ {
@@ -252,14 +253,13 @@ func cmpWorkDir(environ []string) string {
 			env[k] = v
 		}
 	}
-	if d := env["ARGOCD_CMP_WORKDIR"]; d != "" {
-		return d
+	base := env["ARGOCD_CMP_WORKDIR"]
+	if base == "" {
+		if base = env["TMPDIR"]; base == "" {
+			base = "/tmp"
+		}
 	}
-	tmp := env["TMPDIR"]
-	if tmp == "" {
-		tmp = "/tmp"
-	}
-	return filepath.Join(tmp, "_cmp_server")
+	return filepath.Join(base, "_cmp_server")
 }
 
 // sourcePathOr names the application in a message about a request that could not be

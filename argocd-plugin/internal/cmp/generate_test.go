@@ -274,3 +274,11 @@ func expectGenerated(g Gomega, code int, stdout, stderr string, wantCode int, wa
 		g.Expect(stderr).To(ContainSubstring(want))
 	}
 }
+
+// TestCMPWorkDir follows Argo CD's common.GetCMPWorkDir.
+func TestCMPWorkDir(t *testing.T) {
+	g := NewWithT(t)
+	g.Expect(cmpWorkDir([]string{"ARGOCD_CMP_WORKDIR=/w", "TMPDIR=/t"})).To(Equal("/w/_cmp_server"))
+	g.Expect(cmpWorkDir([]string{"TMPDIR=/t"})).To(Equal("/t/_cmp_server"))
+	g.Expect(cmpWorkDir(nil)).To(Equal("/tmp/_cmp_server"))
+}
