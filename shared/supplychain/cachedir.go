@@ -1,13 +1,13 @@
 package supplychain
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/promotion-gate/promotion-gate/shared/cachedir"
 )
 
 // A cache directory lets processes that each check one thing share their successes:
@@ -24,15 +24,8 @@ const maxDirEntries = 10_000
 // 0700) when missing. It refuses a directory that others can write or that another
 // user owns.
 func NewDirCache(dir string, ttl time.Duration) (*Cache, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("verification cache directory %s: %w", dir, err)
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return nil, fmt.Errorf("verification cache directory %s: %w", dir, err)
-	}
-	if err := private(fi); err != nil {
-		return nil, fmt.Errorf("verification cache directory %s: %w; use a directory only this process's user can write (mode 0700), e.g. an emptyDir volume of its own", dir, err)
+	if err := cachedir.Open(dir, "verification cache"); err != nil {
+		return nil, err
 	}
 	c := NewCache(ttl)
 	c.dir = dir
@@ -64,15 +57,7 @@ func (c *Cache) loadFile(key string, now time.Time) (time.Time, bool) {
 // storeFile writes an entry atomically, so a reader never sees half of one. A failure
 // only costs a later process a registry check, so it is not reported.
 func (c *Cache) storeFile(key string, until time.Time) {
-	tmp, err := os.CreateTemp(c.dir, ".entry-*")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.WriteString(strconv.FormatInt(until.Unix(), 10))
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil || os.Rename(tmp.Name(), filepath.Join(c.dir, key)) != nil {
-		_ = os.Remove(tmp.Name())
-	}
+	_ = cachedir.WriteAtomic(c.dir, key, []byte(strconv.FormatInt(until.Unix(), 10)))
 }
 
 // sweep removes expired entries, and every entry when there are too many.
@@ -92,6 +77,3 @@ func (c *Cache) sweep(now time.Time) {
 		c.loadFile(e.Name(), now)
 	}
 }
-
-// errShared is wrapped when the cache directory is not private.
-var errShared = errors.New("others can write it")
