@@ -54,8 +54,9 @@ func (w *chartWalk) markUnread() {
 		}
 	}
 	for i, f := range w.files {
-		if !readByHelm(f.Name) {
-			w.c.inputs[w.reals[i]] = InputLoaded
+		if in := w.c.inputs[w.reals[i]]; !readByHelm(f.Name) && in.Kind == InputFile {
+			in.Kind = InputLoaded
+			w.c.inputs[w.reals[i]] = in
 		}
 	}
 }

@@ -2,6 +2,8 @@ package render
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,8 +25,8 @@ type confinement struct {
 	lexical, real string
 	total         int64
 	counted       map[string]bool
-	// inputs records what the render read, by real path: see Result.Inputs.
-	inputs map[string]InputKind
+	// inputs records what the render read, by path: see Result.Inputs.
+	inputs map[string]Input
 	// sticky holds the first confinement, limit or cancellation error. Renderers that
 	// swallow file errors (kustomize probes for files) report it instead of their own.
 	sticky error
@@ -40,14 +42,15 @@ func newConfinement(ctx context.Context, root string, limits Limits) (*confineme
 		return nil, fmt.Errorf("repository root %s: %w", root, err)
 	}
 	return &confinement{ctx: ctx, limits: limits, lexical: abs, real: real,
-		counted: map[string]bool{}, inputs: map[string]InputKind{}}, nil
+		counted: map[string]bool{}, inputs: map[string]Input{}}, nil
 }
 
-// record notes that the render depended on real (a resolved path inside the root) as
-// kind. A file read wins over a listing, and either over a probe that found nothing.
-func (c *confinement) record(real string, kind InputKind) {
-	if prev, ok := c.inputs[real]; !ok || kind > prev {
-		c.inputs[real] = kind
+// record notes that the render depended on p (an absolute path inside the root) as
+// kind, having seen sum there. A file read wins over a listing, a listing over a link,
+// and any of them over a probe that found nothing.
+func (c *confinement) record(p string, kind InputKind, sum string) {
+	if prev, ok := c.inputs[p]; !ok || kind > prev.Kind {
+		c.inputs[p] = Input{Path: c.display(p), Kind: kind, Sum: sum}
 	}
 }
 
@@ -61,15 +64,37 @@ func (c *confinement) listDir(p string) ([]os.DirEntry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", c.display(p), err)
 	}
-	c.record(real, InputDir)
+	c.record(real, InputDir, listingSum(entries))
 	return entries, nil
+}
+
+// recordDir records the listing of a directory a renderer listed on its own.
+func (c *confinement) recordDir(real string) {
+	if entries, err := os.ReadDir(real); err == nil {
+		c.record(real, InputDir, listingSum(entries))
+	}
+}
+
+// listingSum is the sha256 of a directory's names and kinds of entry.
+func listingSum(entries []os.DirEntry) string {
+	h := sha256.New()
+	for _, e := range entries {
+		fmt.Fprintf(h, "%s\x00%d\x00", e.Name(), e.Type())
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// fileSum is the sha256 of a file's bytes.
+func fileSum(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // Inputs returns what the render read, repository-relative and sorted.
 func (c *confinement) Inputs() []Input {
 	out := make([]Input, 0, len(c.inputs))
-	for real, kind := range c.inputs {
-		out = append(out, Input{Path: c.display(real), Kind: kind})
+	for _, in := range c.inputs {
+		out = append(out, in)
 	}
 	slices.SortFunc(out, func(a, b Input) int { return strings.Compare(a.Path, b.Path) })
 	return out
@@ -128,12 +153,16 @@ func (c *confinement) resolve(p string) (string, error) {
 		if isNotExist(err) && under(c.lexical, abs) {
 			// A probe that found nothing is an input too: a file added there later
 			// changes what kustomize builds.
-			c.record(abs, InputMissing)
+			c.record(abs, InputMissing, "")
 		}
 		return "", err
 	}
 	if !under(c.real, real) {
 		return "", c.stick(c.escape(abs, real))
+	}
+	if rel := c.display(real); rel != c.display(abs) {
+		// Reached through a link: where it points is an input, as the file is.
+		c.record(abs, InputLink, rel)
 	}
 	return real, nil
 }
@@ -212,7 +241,7 @@ func (c *confinement) readFile(p string) ([]byte, error) {
 		c.counted[real] = true
 		c.total += int64(len(data))
 	}
-	c.record(real, InputFile)
+	c.record(real, InputFile, fileSum(data))
 	return data, nil
 }
 

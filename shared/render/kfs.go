@@ -53,7 +53,9 @@ func (f confinedFS) Open(path string) (filesys.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.c.record(real, InputFile)
+	if data, err := os.ReadFile(real); err == nil {
+		f.c.record(real, InputFile, fileSum(data))
+	}
 	return f.disk.Open(real)
 }
 
@@ -69,7 +71,7 @@ func (f confinedFS) ReadDir(path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.c.record(real, InputDir)
+	f.c.recordDir(real)
 	return f.disk.ReadDir(real)
 }
 
@@ -96,7 +98,7 @@ func (f confinedFS) Glob(pattern string) ([]string, error) {
 	}
 	// The listing of the pattern's directory decides the matches.
 	if dir, err := f.c.resolve(filepath.Dir(pattern)); err == nil {
-		f.c.record(dir, InputDir)
+		f.c.recordDir(dir)
 	}
 	for _, m := range matches {
 		if _, err := f.c.resolve(m); err != nil && !isNotExist(err) {
@@ -128,7 +130,7 @@ func (f confinedFS) Walk(path string, walkFn filepath.WalkFunc) error {
 	}
 	return f.disk.Walk(real, func(p string, info os.FileInfo, err error) error {
 		if err == nil && info.IsDir() {
-			f.c.record(p, InputDir)
+			f.c.recordDir(p)
 		}
 		return walkFn(p, info, err)
 	})

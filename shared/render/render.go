@@ -22,6 +22,9 @@ import (
 // Helm cannot be interrupted inside a computation, so their work is abandoned (it
 // finishes in the background) rather than awaited.
 func Render(ctx context.Context, opts Options) (*Result, error) {
+	if opts.Cache != nil {
+		return opts.Cache.render(ctx, opts)
+	}
 	if !opts.InProcess {
 		return Sandbox{}.Render(ctx, opts)
 	}

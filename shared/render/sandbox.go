@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/gob"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -28,9 +30,9 @@ const workerEnv = "PROMOTION_GATE_RENDER_WORKER"
 // Sandbox renders in a child process: this executable started again as a render
 // worker (see ServeWorker). The child
 //
-//   - runs under an operating-system memory limit (RLIMIT_DATA on Linux) of
-//     Options.MaxMemory: a template that allocates without end makes the child fail,
-//     never the sidecar or the controller;
+//   - runs under an operating-system memory limit (RLIMIT_AS on Linux) that keeps
+//     its resident memory within Options.MaxMemory: a template that allocates without
+//     end makes the child fail, never the sidecar or the controller;
 //   - has no network: its HTTP transport, DNS resolver and PATH are replaced before it
 //     renders, so whichever kustomize or Helm field takes a URL, nothing is fetched;
 //   - is killed when ctx ends, so an abandoned render does not run on;
@@ -61,6 +63,8 @@ type workerReply struct {
 	Docs     []wireDoc
 	Inputs   []Input
 	Err      *wireError
+	// PeakRSS is the worker's own peak resident memory when it answered.
+	PeakRSS int64
 }
 
 // wireDoc carries what the caller cannot parse from the YAML: the document's source
@@ -136,10 +140,10 @@ func (s Sandbox) Render(ctx context.Context, opts Options) (*Result, error) {
 		budget = DefaultMaxMemory
 	}
 	stats := opts.Stats
-	opts.Stats, opts.InProcess, opts.MaxMemory = nil, true, budget
+	opts.Stats, opts.Cache, opts.InProcess, opts.MaxMemory = nil, nil, true, budget
 
 	var stdin bytes.Buffer
-	if err := gob.NewEncoder(&stdin).Encode(opts); err != nil {
+	if err := json.NewEncoder(&stdin).Encode(opts); err != nil {
 		return nil, fmt.Errorf("render %s: encode the worker request: %w", opts.Path, err)
 	}
 	resultR, resultW, err := os.Pipe()
@@ -161,39 +165,63 @@ func (s Sandbox) Render(ctx context.Context, opts Options) (*Result, error) {
 	}
 	resultW.Close()
 
-	// The reply is bounded: the output limit, plus the line tables and inputs.
+	// The worker writes one byte when it starts (it is past exec then: before it,
+	// /proc shows this process's memory), then the reply, which is bounded: the output
+	// limit, plus the line tables and inputs.
+	started := make(chan struct{})
 	read := make(chan []byte, 1)
 	go func() {
+		var b [1]byte
+		if n, _ := io.ReadFull(resultR, b[:]); n == 1 {
+			close(started)
+		}
 		data, _ := io.ReadAll(io.LimitReader(resultR, 2*opts.Limits.MaxTotalBytes+(16<<20)))
 		read <- data
 	}()
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
+	// Sample the worker's high-water mark while it runs: a worker stopped at its
+	// memory limit cannot report its own.
+	var peak int64
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
 	var waitErr error
-	select {
-	case waitErr = <-waited:
-	case <-ctx.Done():
-		_ = cmd.Process.Kill()
-		<-waited
-		return nil, fmt.Errorf("render %s: render canceled: %w", opts.Path, ctx.Err())
+wait:
+	for {
+		select {
+		case waitErr = <-waited:
+			break wait
+		case <-tick.C:
+			select {
+			case <-started:
+				peak = max(peak, peakRSS(cmd.Process.Pid))
+			default:
+			}
+		case <-ctx.Done():
+			_ = cmd.Process.Kill()
+			<-waited
+			if stats != nil {
+				stats.PeakRSS = peak
+			}
+			return nil, fmt.Errorf("render %s: render canceled: %w", opts.Path, ctx.Err())
+		}
 	}
 	data := <-read
-	if stats != nil && cmd.ProcessState != nil {
-		stats.PeakRSS = peakRSS(cmd.ProcessState)
+	var reply workerReply
+	decodeErr := gob.NewDecoder(bytes.NewReader(data)).Decode(&reply)
+	if stats != nil {
+		stats.PeakRSS = max(peak, reply.PeakRSS)
 	}
 	if waitErr != nil {
-		if strings.Contains(stderr.String(), "out of memory") || strings.Contains(stderr.String(), "cannot allocate memory") {
-			return nil, fmt.Errorf("render %s: the render needed more than its memory budget of %d MiB: %w; "+
-				"make the application smaller, or raise the budget (PROMOTION_GATE_MAX_MEMORY on the Argo CD sidecar, "+
-				"--max-memory for the promotion-gate CLI, --render-max-memory for flux-gate)",
-				opts.Path, budget>>20, ErrMemory)
+		if outOfMemory(stderr.String()) {
+			return nil, fmt.Errorf("render %s: the render needed more than its memory budget of %d MiB: %w; make the application smaller, or %s",
+				opts.Path, budget>>20, ErrMemory, raiseBudget)
 		}
 		return nil, fmt.Errorf("render %s: the render worker failed (%v): %s", opts.Path, waitErr, firstLine(stderr.String()))
 	}
-	var reply workerReply
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&reply); err != nil {
+	if decodeErr != nil {
 		return nil, fmt.Errorf("render %s: the render worker (%s) did not answer: %w; its main must call render.ServeWorker",
-			opts.Path, exe, err)
+			opts.Path, exe, decodeErr)
 	}
 	if reply.Err != nil {
 		return nil, reply.Err.err()
@@ -249,20 +277,26 @@ func setLines(n *yaml.Node, lines *[]int32) error {
 
 // serveWorker renders one request: the child's side of Sandbox.Render.
 func serveWorker(in io.Reader, out *os.File) int {
+	if _, err := out.Write([]byte{'+'}); err != nil {
+		return 2
+	}
 	var opts Options
-	if err := gob.NewDecoder(in).Decode(&opts); err != nil {
+	if err := json.NewDecoder(in).Decode(&opts); err != nil {
 		fmt.Fprintf(os.Stderr, "render worker: read the request: %v\n", err)
 		return 2
 	}
-	if err := limitMemory(opts.MaxMemory); err != nil {
-		fmt.Fprintf(os.Stderr, "render worker: %v\n", err)
-		return 2
-	}
-	offline()
-	res, inputs, err := renderIn(context.Background(), opts)
-	if urls := refusedURLs(); len(urls) > 0 {
-		// A renderer may swallow the transport's error; the refusal stands anyway.
-		err = remoteError(opts, inputs, urls)
+	var res *Result
+	var inputs []Input
+	err := limitMemory(opts.MaxMemory)
+	if err != nil {
+		err = fmt.Errorf("render %s: %w: %w; %s", opts.Path, err, ErrMemory, raiseBudget)
+	} else {
+		offline()
+		res, inputs, err = renderIn(context.Background(), opts)
+		if urls := refusedURLs(); len(urls) > 0 {
+			// A renderer may swallow the transport's error; the refusal stands anyway.
+			err = remoteError(opts, inputs, urls)
+		}
 	}
 	var reply workerReply
 	if err != nil {
@@ -273,6 +307,7 @@ func serveWorker(in io.Reader, out *os.File) int {
 			reply.Docs = append(reply.Docs, wireDoc{File: d.File, Lines: lineTable(d.Node, nil)})
 		}
 	}
+	reply.PeakRSS = peakRSS(os.Getpid())
 	if err := gob.NewEncoder(out).Encode(&reply); err != nil {
 		fmt.Fprintf(os.Stderr, "render worker: write the result: %v\n", err)
 		return 2
@@ -289,6 +324,20 @@ func workerEnviron() []string {
 		env = append(env, "GOCOVERDIR="+d)
 	}
 	return env
+}
+
+// raiseBudget says where each door sets the render memory budget.
+const raiseBudget = "raise the budget (PROMOTION_GATE_MAX_MEMORY on the Argo CD sidecar, --max-memory for the promotion-gate CLI, --render-max-memory for flux-gate)"
+
+// outOfMemory reports whether a worker's stderr says it stopped at its memory limit:
+// the Go runtime, or a thread it could not start, failed to get memory.
+func outOfMemory(stderr string) bool {
+	for _, s := range []string{"out of memory", "cannot allocate memory", "pthread_create failed", "newosproc"} {
+		if strings.Contains(stderr, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // tailBuffer keeps the first and the last max bytes written to it: a Go runtime

@@ -2,13 +2,10 @@
 
 package render
 
-import (
-	"os"
-	"runtime/debug"
-)
+import "runtime/debug"
 
 // limitMemory can only ask the garbage collector to stay within the budget where
-// RLIMIT_DATA does not count the heap: the budget is a soft limit there.
+// the address space cannot be limited as on Linux: the budget is a soft limit there.
 func limitMemory(budget int64) error {
 	debug.SetGCPercent(workerGCPercent)
 	debug.SetMemoryLimit(budget)
@@ -16,4 +13,4 @@ func limitMemory(budget int64) error {
 }
 
 // peakRSS is not measured on this system.
-func peakRSS(*os.ProcessState) int64 { return 0 }
+func peakRSS(int) int64 { return 0 }

@@ -17,7 +17,7 @@ import (
 
 // testBudget is the memory budget of the hostile renders below: small, so that each
 // test meets it quickly.
-const testBudget = 256 << 20
+const testBudget = 384 << 20
 
 // TestSandboxBoundsMemory renders templates and kustomizations written to exhaust
 // memory. Each must end in a refusal (over the memory budget, a limit, or out of
@@ -58,7 +58,7 @@ func TestSandboxBoundsMemory(t *testing.T) {
 			g.Expect(stats.PeakRSS).To(BeNumerically(">", 0))
 			g.Expect(stats.PeakRSS).To(BeNumerically("<=", testBudget))
 			if errors.Is(err, ErrMemory) {
-				g.Expect(err.Error()).To(ContainSubstring("memory budget of 256 MiB"))
+				g.Expect(err.Error()).To(ContainSubstring("memory budget of 384 MiB"))
 				g.Expect(err.Error()).To(ContainSubstring("PROMOTION_GATE_MAX_MEMORY"))
 			}
 		})

@@ -80,12 +80,18 @@ type Options struct {
 	InProcess bool
 	// Stats, when set, receives what the render cost.
 	Stats *Stats `json:"-"`
+	// Cache, when set, serves a render whose inputs have not changed and keeps each
+	// successful render (see Cache).
+	Cache *Cache `json:"-"`
 }
 
 // Stats is what one render cost, as the operating system measured it.
 type Stats struct {
-	// PeakRSS is the sandboxed render's peak resident memory in bytes; 0 in process.
+	// PeakRSS is the sandboxed render's peak resident memory in bytes; 0 in process
+	// and for a render served from the cache.
 	PeakRSS int64
+	// CacheHit says the render was served from Options.Cache.
+	CacheHit bool
 }
 
 // Limits bound what a render reads and produces, so that a hostile repository cannot
@@ -160,6 +166,9 @@ type InputKind int
 const (
 	// InputMissing is a path the render looked for and did not find.
 	InputMissing InputKind = iota + 1
+	// InputLink is a path the render reached through a symlink; Sum is the
+	// repository-relative path it resolved to.
+	InputLink
 	// InputDir is a directory whose listing the render read.
 	InputDir
 	// InputLoaded is a file loaded with a Helm chart that no template reads: a chart
@@ -176,6 +185,8 @@ func (k InputKind) String() string {
 	switch k {
 	case InputMissing:
 		return "missing"
+	case InputLink:
+		return "link"
 	case InputDir:
 		return "dir"
 	case InputLoaded:
@@ -191,6 +202,9 @@ type Input struct {
 	// Path is repository-relative and slash-separated; "." is the root.
 	Path string
 	Kind InputKind
+	// Sum is what the render saw there, taken when it read it: the sha256 of a file's
+	// bytes or of a directory's listing, a link's resolved path, "" for a missing path.
+	Sum string
 }
 
 // Files returns the paths of the files among inputs that the render read, in order.

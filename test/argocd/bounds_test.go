@@ -71,14 +71,14 @@ func TestEmittedIsExactlyWhatWasChecked(t *testing.T) {
 // end is refused with the budget and how to raise it, and the next application renders.
 func TestSidecarKeepsServingAfterARenderOverItsBudget(t *testing.T) {
 	g := NewWithT(t)
-	srv := gate(t, policyDir(), "PROMOTION_GATE_MAX_MEMORY=128Mi")
+	srv := gate(t, policyDir(), "PROMOTION_GATE_MAX_MEMORY=320Mi")
 	root := examplesCopy(t)
 	cmpharness.WriteFile(t, root, "charts/payments-api/templates/bomb.yaml", `x: {{ repeat 1500000000 "x" }}`+"\n")
 	res := srv.Call(t, cmpharness.Call{Repo: root, Path: "charts/payments-api", App: "payments-api", Namespace: "payments", Parameters: valuesParameter([]string{"values-prod.yaml"})})
 	t.Logf("Argo CD received: %s", res.Stderr)
 	g.Expect(res.ExitCode).NotTo(Equal(0), res.String())
 	g.Expect(res.Stderr).To(ContainSubstring("promotion-gate refused to render charts/payments-api"))
-	g.Expect(res.Stderr).To(ContainSubstring("memory budget of 128 MiB"))
+	g.Expect(res.Stderr).To(ContainSubstring("memory budget of 320 MiB"))
 	g.Expect(res.Stderr).To(ContainSubstring("PROMOTION_GATE_MAX_MEMORY"))
 	g.Expect(res.Stderr).NotTo(ContainSubstring("goroutine"))
 

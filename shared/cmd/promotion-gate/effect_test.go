@@ -59,9 +59,9 @@ func TestRenderBudgetFlags(t *testing.T) {
 	g.Expect(os.WriteFile(filepath.Join(chart, "Chart.yaml"), []byte("apiVersion: v2\nname: bomb\nversion: 0.1.0\n"), 0o644)).To(Succeed())
 	g.Expect(os.WriteFile(filepath.Join(chart, "templates/x.yaml"), []byte(`x: {{ repeat 1500000000 "x" }}`+"\n"), 0o644)).To(Succeed())
 
-	code, out, _ := execute(t, "check", chart, "--policy", policyDir, "--repo-root", repo, "--env", "prod", "--max-memory", "128Mi")
+	code, out, _ := execute(t, "check", chart, "--policy", policyDir, "--repo-root", repo, "--env", "prod", "--max-memory", "320Mi")
 	g.Expect(code).To(Equal(exitConfig))
-	g.Expect(out).To(ContainSubstring("memory budget of 128 MiB"))
+	g.Expect(out).To(ContainSubstring("the render needed more than its memory budget of 320 MiB"))
 
 	code, _, errOut := execute(t, "check", chart, "--policy", policyDir, "--max-memory", "lots")
 	g.Expect(code).To(Equal(exitConfig))
