@@ -82,7 +82,7 @@ current directory (kustomize, Helm chart or plain YAML), checks it against the p
 
 The sidecar settings come from flags in plugin.yaml or from the sidecar's environment
 (` + cmp.EnvPolicyDir + `, ` + cmp.EnvTimeout + `, ` + cmp.EnvMaxOutputBytes + `,
-` + cmp.EnvTrustDir + `, ` + cmp.EnvRegistryTimeout + `, ` + cmp.EnvVerifyCacheDir + `, ` + cmp.EnvMaxMemory + `, and ` + cmp.EnvDockerConfig + ` for registry
+` + cmp.EnvTrustDir + `, ` + cmp.EnvRegistryTimeout + `, ` + cmp.EnvVerifyCacheDir + `, ` + cmp.EnvMaxMemory + `, ` + cmp.EnvRenderCacheDir + `, ` + cmp.EnvRenderCacheSize + `, and ` + cmp.EnvDockerConfig + ` for registry
 credentials), never from the application: ARGOCD_ENV_* variables are ignored.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -165,6 +165,8 @@ func (s *sidecar) register(cmd *cobra.Command) {
 	f.StringVar(&s.settings.TrustDir, "trust-dir", s.settings.TrustDir, "key material the policy names: files relative to it, secretRef/configMapRef at <dir>/<name>/<key> ("+cmp.EnvTrustDir+")")
 	f.DurationVar(&s.settings.RegistryTimeout, "registry-timeout", s.settings.RegistryTimeout, "time limit of each registry call of the signature and attestation checks ("+cmp.EnvRegistryTimeout+")")
 	f.Int64Var(&s.settings.MaxMemory, "max-memory", s.settings.MaxMemory, "memory budget of one render in bytes ("+cmp.EnvMaxMemory+", a quantity or a share of "+cmp.EnvMemoryLimit+")")
+	f.StringVar(&s.settings.RenderCacheDir, "render-cache-dir", s.settings.RenderCacheDir, "private directory where renders are kept between requests, keyed by everything they read ("+cmp.EnvRenderCacheDir+")")
+	f.Int64Var(&s.settings.RenderCacheBytes, "render-cache-bytes", s.settings.RenderCacheBytes, "size bound of the render cache, least recently used entries evicted ("+cmp.EnvRenderCacheSize+")")
 	f.StringVar(&s.settings.VerifyCacheDir, "verify-cache-dir", s.settings.VerifyCacheDir, "private directory where verified digests are remembered between renders ("+cmp.EnvVerifyCacheDir+")")
 }
 

@@ -62,6 +62,8 @@ func Decide(ctx context.Context, req Request) (App, check.Outcome, error) {
 		return app, check.Outcome{Result: evaluate.Failure(policy.Classification{Protected: true}, "", err), Err: err}, nil
 	}
 	creq.Verifiers = v
+	var cacheNotices []string
+	creq.Render.Cache = renderCache(req.Settings, &cacheNotices)
 	out, err := runBounded(ctx, creq, req.Settings.Timeout)
 	// After a timeout the abandoned check may still be running a plugin: stopping the
 	// plugin processes is what ends it.
@@ -74,6 +76,7 @@ func Decide(ctx context.Context, req Request) (App, check.Outcome, error) {
 		// nothing to render, and a protected one cannot be assumed safe.
 		return app, check.Outcome{Result: evaluate.Failure(policy.Classification{Protected: true}, "", err), Err: err}, nil
 	}
+	out.Result.Notices = append(out.Result.Notices, cacheNotices...)
 	if out.Rendered != nil && int64(len(out.Rendered.YAML)) > req.Settings.MaxOutputBytes {
 		err := fmt.Errorf("the rendered manifests are %d bytes, over the sidecar's output limit of %d bytes (%s): split the application or raise the limit",
 			len(out.Rendered.YAML), req.Settings.MaxOutputBytes, EnvMaxOutputBytes)
@@ -141,6 +144,22 @@ func checkRequest(req Request, app App, root string) check.Request {
 		},
 		Now: req.Now,
 	}
+}
+
+// renderCache opens the sidecar's render cache, if it has one. A cache that cannot be
+// used is a notice, never a failure: the render goes on without it.
+func renderCache(s Settings, notices *[]string) *render.Cache {
+	if s.RenderCacheDir == "" {
+		return nil
+	}
+	cache, err := render.NewCache(s.RenderCacheDir, s.RenderCacheBytes, func(err error) {
+		*notices = append(*notices, err.Error())
+	})
+	if err != nil {
+		*notices = append(*notices, fmt.Sprintf("rendering without the render cache (%s): %v", EnvRenderCacheDir, err))
+		return nil
+	}
+	return cache
 }
 
 // policyError adds the fix to a policy that could not be loaded: mount it when there is

@@ -282,3 +282,46 @@ func TestCMPWorkDir(t *testing.T) {
 	g.Expect(cmpWorkDir([]string{"TMPDIR=/t"})).To(Equal("/t/_cmp_server"))
 	g.Expect(cmpWorkDir(nil)).To(Equal("/tmp/_cmp_server"))
 }
+
+// TestGenerateWithRenderCache: the second generate of an unchanged application is
+// served from the sidecar's render cache, with the same output; a cache directory
+// that cannot be used is a notice, and the render goes on.
+func TestGenerateWithRenderCache(t *testing.T) {
+	g := NewWithT(t)
+	root, err := filepath.Abs(examplesRepo)
+	g.Expect(err).NotTo(HaveOccurred())
+	policyDir, err := filepath.Abs(examplesPolicy)
+	g.Expect(err).NotTo(HaveOccurred())
+	settings := DefaultSettings()
+	settings.PolicyDir = policyDir
+	settings.RenderCacheDir = filepath.Join(t.TempDir(), "renders")
+	req := Request{
+		Settings: settings,
+		Dir:      filepath.Join(root, prodPath),
+		Environ:  []string{"ARGOCD_APP_SOURCE_PATH=" + prodPath, "ARGOCD_APP_NAME=payments-api-prod", "ARGOCD_APP_NAMESPACE=payments-prod"},
+	}
+	var first, second, stderr bytes.Buffer
+	g.Expect(Generate(context.Background(), req, &first, &stderr)).To(Equal(ExitRendered), stderr.String())
+	entries, err := os.ReadDir(filepath.Join(settings.RenderCacheDir, "r"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(entries).To(HaveLen(1), "the render is kept")
+	kept := filepath.Join(settings.RenderCacheDir, "r", entries[0].Name())
+	old := time.Now().Add(-time.Hour)
+	g.Expect(os.Chtimes(kept, old, old)).To(Succeed())
+	g.Expect(Generate(context.Background(), req, &second, &stderr)).To(Equal(ExitRendered), stderr.String())
+	fi, err := os.Stat(kept)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(fi.ModTime()).To(BeTemporally(">", old.Add(time.Minute)), "a hit marks the entry used")
+	g.Expect(second.String()).To(Equal(first.String()))
+	g.Expect(stderr.String()).To(BeEmpty())
+
+	shared := t.TempDir()
+	g.Expect(os.Chmod(shared, 0o777)).To(Succeed())
+	req.Settings.RenderCacheDir = shared
+	var out bytes.Buffer
+	stderr.Reset()
+	g.Expect(Generate(context.Background(), req, &out, &stderr)).To(Equal(ExitRendered))
+	g.Expect(out.String()).To(Equal(first.String()))
+	g.Expect(stderr.String()).To(ContainSubstring("rendering without the render cache (PROMOTION_GATE_RENDER_CACHE_DIR)"))
+	g.Expect(stderr.String()).To(ContainSubstring("others can write it"))
+}

@@ -36,6 +36,10 @@ const (
 	// EnvMemoryLimit is the sidecar container's memory limit in bytes; the chart sets it
 	// from the container's own limit through the downward API.
 	EnvMemoryLimit = "PROMOTION_GATE_MEMORY_LIMIT"
+	// EnvRenderCacheDir is a private directory where renders are kept between requests,
+	// keyed by their inputs; EnvRenderCacheSize bounds it (a quantity such as 1Gi).
+	EnvRenderCacheDir  = "PROMOTION_GATE_RENDER_CACHE_DIR"
+	EnvRenderCacheSize = "PROMOTION_GATE_RENDER_CACHE_SIZE"
 	// EnvDockerConfig is the standard variable naming the directory of the docker
 	// config.json with registry credentials (a mounted pull secret).
 	EnvDockerConfig = "DOCKER_CONFIG"
@@ -76,6 +80,10 @@ type Settings struct {
 	// MaxMemory is the memory budget of one render in bytes; 0 means
 	// render.DefaultMaxMemory.
 	MaxMemory int64
+	// RenderCacheDir keeps renders between requests ("" = no cache); RenderCacheBytes
+	// bounds it (0 = render.DefaultCacheBytes).
+	RenderCacheDir   string
+	RenderCacheBytes int64
 }
 
 // SettingsFromEnv reads the sidecar settings through getenv (os.Getenv in the binary),
@@ -90,6 +98,14 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 	}
 	s.DockerConfig = strings.TrimSpace(getenv(EnvDockerConfig))
 	s.VerifyCacheDir = strings.TrimSpace(getenv(EnvVerifyCacheDir))
+	s.RenderCacheDir = strings.TrimSpace(getenv(EnvRenderCacheDir))
+	if v := strings.TrimSpace(getenv(EnvRenderCacheSize)); v != "" {
+		q, err := resource.ParseQuantity(v)
+		if err != nil || q.Value() <= 0 {
+			return Settings{}, fmt.Errorf("%s=%q on the sidecar: want a size such as 1Gi", EnvRenderCacheSize, v)
+		}
+		s.RenderCacheBytes = q.Value()
+	}
 	if v := strings.TrimSpace(getenv(EnvRegistryTimeout)); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {

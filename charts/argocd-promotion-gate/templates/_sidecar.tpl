@@ -27,6 +27,12 @@ repoServer:
               resource: limits.memory
         - name: PROMOTION_GATE_MAX_MEMORY
           value: {{ .Values.sidecar.renderMemory | quote }}
+        {{- if .Values.sidecar.renderCache.enabled }}
+        - name: PROMOTION_GATE_RENDER_CACHE_DIR
+          value: /var/cache/promotion-gate-renders/cache
+        - name: PROMOTION_GATE_RENDER_CACHE_SIZE
+          value: {{ .Values.sidecar.renderCache.size | quote }}
+        {{- end }}
         {{- if .Values.sidecar.registryCredentialsSecret }}
         - name: DOCKER_CONFIG
           value: /etc/promotion-gate/docker
@@ -57,6 +63,10 @@ repoServer:
           mountPath: /tmp
         - name: promotion-gate-cache
           mountPath: /var/cache/promotion-gate
+        {{- if .Values.sidecar.renderCache.enabled }}
+        - name: promotion-gate-render-cache
+          mountPath: /var/cache/promotion-gate-renders
+        {{- end }}
         {{- range $i, $name := .Values.sidecar.trust.secrets }}
         - name: promotion-gate-trust-secret-{{ $i }}
           mountPath: /etc/promotion-gate/trust/{{ $name }}
@@ -97,6 +107,13 @@ repoServer:
     - name: promotion-gate-cache
       emptyDir:
         sizeLimit: 64Mi
+    {{- if .Values.sidecar.renderCache.enabled }}
+    # Renders kept by their inputs, between requests and across commits: a volume of its
+    # own, since an entry here is served as a render.
+    - name: promotion-gate-render-cache
+      emptyDir:
+        sizeLimit: {{ .Values.sidecar.renderCache.sizeLimit }}
+    {{- end }}
     {{- range $i, $name := .Values.sidecar.trust.secrets }}
     - name: promotion-gate-trust-secret-{{ $i }}
       secret:

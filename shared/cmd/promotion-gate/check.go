@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 	"github.com/promotion-gate/promotion-gate/shared/policy"
+	"github.com/promotion-gate/promotion-gate/shared/render"
 	"github.com/promotion-gate/promotion-gate/shared/report"
 )
 
@@ -30,6 +32,8 @@ type targetFlags struct {
 	maxMemory   string
 	memoryBytes int64
 	timeout     time.Duration
+	cacheDir    string
+	cacheSize   string
 }
 
 func (f *targetFlags) register(cmd *cobra.Command) {
@@ -45,7 +49,29 @@ func (f *targetFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.kubeVersion, "kube-version", "", "Kubernetes version for Helm's .Capabilities (e.g. 1.34.0)")
 	fl.StringVar(&f.maxMemory, "max-memory", "512Mi", "memory budget of each render (a quantity such as 512Mi or 2Gi); a render over it is refused")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "time limit of each PATH's render and check")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "private directory where renders are kept, keyed by everything they read; an unchanged PATH is then not rendered again (off by default; keep it between CI runs with your CI's cache)")
+	fl.StringVar(&f.cacheSize, "cache-size", "1Gi", "size bound of --cache-dir; least recently used renders are evicted")
 	_ = cmd.MarkFlagRequired("policy")
+}
+
+// renderCache opens --cache-dir; a cache that cannot be used is a warning on stderr,
+// and the check renders without it.
+func (f *targetFlags) renderCache(stderr io.Writer) *render.Cache {
+	if f.cacheDir == "" {
+		return nil
+	}
+	warn := func(err error) { fmt.Fprintf(stderr, "promotion-gate: warning: %v\n", err) }
+	q, err := resource.ParseQuantity(f.cacheSize)
+	if err != nil || q.Value() <= 0 {
+		warn(fmt.Errorf("--cache-size %q: want a size such as 1Gi; rendering without the cache", f.cacheSize))
+		return nil
+	}
+	cache, err := render.NewCache(f.cacheDir, q.Value(), warn)
+	if err != nil {
+		warn(fmt.Errorf("rendering without the cache: %w", err))
+		return nil
+	}
+	return cache
 }
 
 // limits parses the flags that bound each render.
@@ -130,6 +156,7 @@ each PATH with the --base revision and name every changed field that is not an i
 			defer closeVerifiers()
 			base := bases{rev: sc.base}
 			defer base.cleanup()
+			cache := flags.renderCache(cmd.ErrOrStderr())
 
 			code := exitAllowed
 			var firstErr error
@@ -137,6 +164,7 @@ each PATH with the --base revision and name every changed field that is not an i
 			for _, p := range paths {
 				req := flags.request(p, set, policyErr)
 				req.Verifiers = verifiers
+				req.Render.Cache = cache
 				if sc.base != "" {
 					if req.BaseRoot, err = base.root(check.RepoRoot(req)); err != nil {
 						return &exitError{code: exitConfig, err: err}

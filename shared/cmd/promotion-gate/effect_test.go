@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -66,4 +67,33 @@ func TestRenderBudgetFlags(t *testing.T) {
 	code, _, errOut := execute(t, "check", chart, "--policy", policyDir, "--max-memory", "lots")
 	g.Expect(code).To(Equal(exitConfig))
 	g.Expect(errOut).To(ContainSubstring("--max-memory"))
+}
+
+// TestCheckWithACacheDir: a second check of an unchanged path is served from the
+// cache with the same report; a change is rendered again.
+func TestCheckWithACacheDir(t *testing.T) {
+	g := NewWithT(t)
+	repo, policyDir := exampleRepo(t)
+	cacheDir := filepath.Join(t.TempDir(), "renders")
+	prod := filepath.Join(repo, "apps/payments-api/overlays/prod")
+	args := []string{"check", prod, "--policy", policyDir, "--repo-root", repo, "--cache-dir", cacheDir, "-o", "json"}
+	code, first, errOut := execute(t, args...)
+	g.Expect(code).To(Equal(exitAllowed), errOut)
+	results, err := os.ReadDir(filepath.Join(cacheDir, "r"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(results).To(HaveLen(1))
+	code, second, errOut := execute(t, args...)
+	g.Expect(code).To(Equal(exitAllowed), errOut)
+	g.Expect(second).To(Equal(first))
+
+	kust := filepath.Join(prod, "kustomization.yaml")
+	data, err := os.ReadFile(kust)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(os.WriteFile(kust, []byte(strings.Replace(string(data), "newTag: 1.8.3", "newTag: latest", 1)), 0o644)).To(Succeed())
+	code, third, _ := execute(t, args...)
+	g.Expect(code).To(Equal(exitDenied))
+	g.Expect(third).To(ContainSubstring(`"verdict": "Denied"`))
+	results, err = os.ReadDir(filepath.Join(cacheDir, "r"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(results).To(HaveLen(2))
 }
