@@ -180,12 +180,17 @@ done
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 # measure RUNS DIR COMMAND...: runs COMMAND in DIR; prints "wall_ms cpu_ms peak_kb", medians.
-measure() {
-  local runs=$1 dir=$2; shift 2
+measure() { local runs=$1; shift; measure_each "$runs" no_setup "$@"; }
+
+# measure_each RUNS SETUP DIR COMMAND...: as measure, running the function SETUP before
+# each run (untimed). The last run's stdout is left in $work/out.yaml.
+measure_each() {
+  local runs=$1 setup=$2 dir=$3; shift 3
   local walls=() cpus=() mems=() start end
   for _ in $(seq 1 "$runs"); do
+    "$setup"
     start=$EPOCHREALTIME
-    (cd "$dir" && /usr/bin/time -v -o "$work/time.txt" "$@" > /dev/null 2> "$work/stderr.txt") || {
+    (cd "$dir" && /usr/bin/time -v -o "$work/time.txt" "$@" > "$work/out.yaml" 2> "$work/stderr.txt") || {
       log "failed: $*"; cat "$work/stderr.txt" >&2; return 1; }
     end=$EPOCHREALTIME
     walls+=("$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%d", (e - s) * 1000 }')")
@@ -194,6 +199,7 @@ measure() {
   done
   echo "$(printf '%s\n' "${walls[@]}" | median) $(printf '%s\n' "${cpus[@]}" | median) $(printf '%s\n' "${mems[@]}" | median)"
 }
+no_setup() { :; }
 
 # row INPUT COMMAND "wall cpu mem" "kustomize's wall cpu mem": one table row.
 row() {
@@ -238,3 +244,95 @@ echo "| input | command | wall (ms) | CPU (ms) | peak RSS (MiB) | wall vs kustom
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
 bench "prod example" "$RUNS" "$repo/examples/platform-config" apps/payments-api/overlays/prod
 bench "$DEPLOYMENTS Deployments" "$RUNS_LARGE" "$gen" apps/fleet/overlays/prod
+
+# ---------------------------------------------------------------------------------------
+# The render cache (PROMOTION_GATE_RENDER_CACHE_DIR): warm, cold and off, side by side.
+
+cache="$work/render-cache"
+fresh="$work/fresh"
+empty_cache() { rm -rf "$cache"; }
+fresh_copy() { rm -rf "$fresh"; cp -r "$gen" "$fresh"; }
+plugin_env=(env ARGOCD_APP_SOURCE_PATH=apps/fleet/overlays/prod ARGOCD_APP_NAME=bench ARGOCD_APP_NAMESPACE=bench
+  PROMOTION_GATE_TIMEOUT=1h PROMOTION_GATE_POLICY_DIR="$repo/examples/policy")
+
+log "render cache: $DEPLOYMENTS Deployments, off / cold / warm in a fresh copy ($RUNS_LARGE runs each)"
+off=$(measure_each "$RUNS_LARGE" no_setup "$gen/apps/fleet/overlays/prod" "${plugin_env[@]}" "$PLUGIN" generate)
+cp "$work/out.yaml" "$work/out-off.yaml"
+cold=$(measure_each "$RUNS_LARGE" empty_cache "$gen/apps/fleet/overlays/prod" "${plugin_env[@]}" PROMOTION_GATE_RENDER_CACHE_DIR="$cache" "$PLUGIN" generate)
+warm=$(measure_each "$RUNS_LARGE" fresh_copy "$fresh/apps/fleet/overlays/prod" "${plugin_env[@]}" PROMOTION_GATE_RENDER_CACHE_DIR="$cache" "$PLUGIN" generate)
+cmp -s "$work/out.yaml" "$work/out-off.yaml" || { log "the warm output differs from the uncached output"; exit 1; }
+kb=$(measure "$RUNS_LARGE" "$gen/apps/fleet/overlays/prod" "$KUSTOMIZE" build .)
+echo
+echo "| $DEPLOYMENTS Deployments | wall (ms) | CPU (ms) | peak RSS (MiB) | wall vs kustomize build |"
+echo "|---|---:|---:|---:|---:|"
+for r in "kustomize build:$kb" "generate, cache off:$off" "generate, cache on, empty (cold):$cold" "generate, cache warm, fresh copy of the repository:$warm"; do
+  read -r w c m <<< "${r#*:}"; read -r kw _ _ <<< "$kb"
+  printf '| %s | %d | %d | %.1f | %.4f× |\n' "${r%%:*}" "$w" "$c" "$(bc -l <<< "$m/1024")" "$(bc -l <<< "$w/$kw")"
+done
+read -r ow _ _ <<< "$off"; read -r cw _ _ <<< "$cold"; read -r ww _ _ <<< "$warm"; read -r kw _ _ <<< "$kb"
+echo
+echo "warm = $(bc -l <<< "scale=2; 100*$ww/$kw")% of kustomize build (goal: at most 2%); cold = $(bc -l <<< "scale=3; $cw/$ow")× cache off (goal: at most 1.03×); output identical"
+
+# A monorepo: MONO_APPS applications of MONO_DEPLOYMENTS Deployments each; each commit
+# changes one application; Argo CD then renders all of them again.
+MONO_APPS=${BENCH_MONO_APPS:-50}
+MONO_DEPLOYMENTS=${BENCH_MONO_DEPLOYMENTS:-40}
+MONO_COMMITS=${BENCH_MONO_COMMITS:-3}
+mono="$work/mono"
+log "render cache: a monorepo of $MONO_APPS applications x $MONO_DEPLOYMENTS Deployments, $MONO_COMMITS commits"
+for a in $(seq 1 "$MONO_APPS"); do
+  mkdir -p "$mono/apps/app-$a/base" "$mono/apps/app-$a/overlays/prod"
+  : > "$mono/apps/app-$a/base/deployments.yaml"
+  for n in $(seq 1 "$MONO_DEPLOYMENTS"); do
+    cat >> "$mono/apps/app-$a/base/deployments.yaml" <<YAML
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app-$a-$n, labels: {app: app-$a-$n}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: app-$a-$n}}
+  template:
+    metadata: {labels: {app: app-$a-$n}}
+    spec:
+      containers:
+        - name: app
+          image: ghcr.io/example/app-$a:1.0.0@sha256:$(printf '%064x' "$a")
+YAML
+  done
+  printf 'resources: [deployments.yaml]\n' > "$mono/apps/app-$a/base/kustomization.yaml"
+  printf 'namespace: app-%s-prod\nresources: [../../base]\nlabels: [{pairs: {env: prod}}]\n' "$a" > "$mono/apps/app-$a/overlays/prod/kustomization.yaml"
+done
+mono_cache="$work/mono-cache"
+rm -rf "$mono_cache"
+# all_apps CACHE: render every application once (CACHE "" renders with kustomize build);
+# prints the milliseconds it took.
+all_apps() {
+  local start end
+  start=$EPOCHREALTIME
+  for a in $(seq 1 "$MONO_APPS"); do
+    if [[ -z "$1" ]]; then
+      (cd "$mono/apps/app-$a/overlays/prod" && "$KUSTOMIZE" build . > /dev/null)
+    else
+      (cd "$mono/apps/app-$a/overlays/prod" && env ARGOCD_APP_SOURCE_PATH="apps/app-$a/overlays/prod" ARGOCD_APP_NAME="app-$a-prod" \
+        ARGOCD_APP_NAMESPACE="app-$a-prod" PROMOTION_GATE_POLICY_DIR="$repo/examples/policy" PROMOTION_GATE_RENDER_CACHE_DIR="$1" \
+        "$PLUGIN" generate > /dev/null)
+    fi
+  done
+  end=$EPOCHREALTIME
+  awk -v s="$start" -v e="$end" 'BEGIN { printf "%d", (e - s) * 1000 }'
+}
+all_apps "$mono_cache" > /dev/null # the cache holds the previous commit
+k_total=0; g_total=0
+for c in $(seq 1 "$MONO_COMMITS"); do
+  sed -i "s/replicas: 2/replicas: $((c + 2))/" "$mono/apps/app-$c/base/deployments.yaml"
+  k_total=$((k_total + $(all_apps "")))
+  g_total=$((g_total + $(all_apps "$mono_cache")))
+done
+echo
+echo "| monorepo, $MONO_APPS applications x $MONO_DEPLOYMENTS Deployments, $MONO_COMMITS commits | total wall (ms) |"
+echo "|---|---:|"
+echo "| kustomize build of every application, each commit | $k_total |"
+echo "| generate of every application with a warm cache (one changed per commit) | $g_total |"
+echo
+echo "kustomize / warm generate = $(bc -l <<< "scale=1; $k_total/$g_total")× (goal: at least 20×)"
