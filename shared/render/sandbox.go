@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,8 +25,12 @@ const DefaultMaxMemory = 512 << 20
 // workerGCPercent is the worker's GOGC: see limitMemory.
 const workerGCPercent = 400
 
-// workerEnv marks a process started as a render worker.
-const workerEnv = "PROMOTION_GATE_RENDER_WORKER"
+// workerEnv marks a process started as a render worker; deadlineEnv carries the
+// caller's deadline (Unix nanoseconds), past which the worker stops on its own.
+const (
+	workerEnv   = "PROMOTION_GATE_RENDER_WORKER"
+	deadlineEnv = "PROMOTION_GATE_RENDER_DEADLINE"
+)
 
 // Sandbox renders in a child process: this executable started again as a render
 // worker (see ServeWorker). The child
@@ -155,6 +160,12 @@ func (s Sandbox) Render(ctx context.Context, opts Options) (*Result, error) {
 	// of running its tests again.
 	cmd := exec.Command(exe, "-test.run=^$")
 	cmd.Env = workerEnviron()
+	if deadline, ok := ctx.Deadline(); ok {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", deadlineEnv, deadline.UnixNano()))
+	}
+	// The worker dies with this process: a caller that gives up and exits (the plugin
+	// at its time limit) leaves nothing running.
+	cmd.SysProcAttr = workerAttr()
 	cmd.Stdin = &stdin
 	stderr := &tailBuffer{max: 8 << 10}
 	cmd.Stdout, cmd.Stderr = stderr, stderr
@@ -279,6 +290,9 @@ func setLines(n *yaml.Node, lines *[]int32) error {
 func serveWorker(in io.Reader, out *os.File) int {
 	if _, err := out.Write([]byte{'+'}); err != nil {
 		return 2
+	}
+	if ns, err := strconv.ParseInt(os.Getenv(deadlineEnv), 10, 64); err == nil {
+		time.AfterFunc(time.Until(time.Unix(0, ns)), func() { os.Exit(3) })
 	}
 	var opts Options
 	if err := json.NewDecoder(in).Decode(&opts); err != nil {

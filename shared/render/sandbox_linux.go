@@ -95,3 +95,8 @@ func procStatus(pid int, field string) int64 {
 	}
 	return 0
 }
+
+// workerAttr makes the kernel kill the worker when the process that started it dies.
+func workerAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}

@@ -2,7 +2,10 @@
 
 package render
 
-import "runtime/debug"
+import (
+	"runtime/debug"
+	"syscall"
+)
 
 // limitMemory can only ask the garbage collector to stay within the budget where
 // the address space cannot be limited as on Linux: the budget is a soft limit there.
@@ -14,3 +17,6 @@ func limitMemory(budget int64) error {
 
 // peakRSS is not measured on this system.
 func peakRSS(int) int64 { return 0 }
+
+// workerAttr has nothing to add here: the worker stops at its deadline on its own.
+func workerAttr() *syscall.SysProcAttr { return nil }

@@ -168,3 +168,19 @@ func TestSandboxIsOffline(t *testing.T) {
 		})
 	}
 }
+
+// TestSandboxStopsAtTheDeadline: a render that computes without end is ended at the
+// caller's deadline, with a reason.
+func TestSandboxStopsAtTheDeadline(t *testing.T) {
+	g := NewWithT(t)
+	dir := t.TempDir()
+	tree(t, dir, map[string]string{
+		"Chart.yaml":          "apiVersion: v2\nname: spin\nversion: 0.1.0\n",
+		"templates/spin.yaml": "{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}x: 1\n",
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err := Render(ctx, Options{Path: dir, RepoRoot: dir})
+	g.Expect(err).To(MatchError(context.DeadlineExceeded))
+	g.Expect(err.Error()).To(ContainSubstring("render canceled"))
+}
