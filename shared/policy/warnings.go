@@ -112,5 +112,5 @@ func (s *Set) environmentNames() string {
 
 // reachable reports whether a match can classify anything: one glob of any kind.
 func reachable(m Match) bool {
-	return len(m.Paths) > 0 || len(m.Branches) > 0 || len(m.Applications) > 0 || len(m.Namespaces) > 0
+	return len(m.Paths) > 0 || len(m.Branches) > 0 || len(m.Applications) > 0 || len(m.Namespaces) > 0 || len(m.Projects) > 0
 }

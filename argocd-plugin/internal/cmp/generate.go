@@ -132,6 +132,7 @@ func checkRequest(req Request, app App) check.Request {
 			Branch:      app.Branch(),
 			Application: app.Name,
 			Namespace:   app.Namespace,
+			Project:     app.Project,
 			Requested:   app.Params.Environment,
 		},
 		Render: render.Options{
