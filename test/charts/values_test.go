@@ -26,6 +26,8 @@ func TestValuesRejected(t *testing.T) {
 		{"empty policy", "flux-gate", map[string]any{"policies": map[string]any{"p": ""}}, "policies"},
 		{"two replicas without leader election", "flux-gate", map[string]any{"replicaCount": 2,
 			"controller": map[string]any{"leaderElection": false}}, "needs controller.leaderElection"},
+		{"disruption budget that blocks every drain", "flux-gate", map[string]any{"replicaCount": 2,
+			"podDisruptionBudget": map[string]any{"minAvailable": 2}}, "podDisruptionBudget.minAvailable must be less than replicaCount"},
 		{"ServiceMonitor without Service", "flux-gate", map[string]any{"metrics": map[string]any{
 			"service": map[string]any{"enabled": false}, "serviceMonitor": map[string]any{"enabled": true}}}, "needs metrics.service.enabled"},
 		{"image digest malformed", "flux-gate", map[string]any{"image": map[string]any{"repository": "r", "digest": "latest"}}, "digest"},
