@@ -32,7 +32,7 @@ func TestValuesRejected(t *testing.T) {
 			"service": map[string]any{"enabled": false}, "serviceMonitor": map[string]any{"enabled": true}}}, "needs metrics.service.enabled"},
 		{"image digest malformed", "flux-gate", map[string]any{"image": map[string]any{"repository": "r", "digest": "latest"}}, "digest"},
 		{"admission policy with nothing to guard", "argocd-promotion-gate", map[string]any{"admissionPolicy": map[string]any{"enabled": true}},
-			"no protected path, application or namespace to guard"},
+			"no protected path, application, namespace or project to guard"},
 		{"admission glob with a class", "argocd-promotion-gate", map[string]any{"admissionPolicy": map[string]any{"enabled": true,
 			"protectedPaths": []any{"apps/[ab]/prod/**"}}}, "protectedPaths"},
 		{"admission glob with a class from the policy", "argocd-promotion-gate", map[string]any{
