@@ -28,6 +28,15 @@ build: ## build the binaries into ./bin
 	cd shared && go build -o $(BIN)/promotion-gate ./cmd/promotion-gate
 	cd shared && go build -o $(BIN)/promotion-gate-scan-report ./cmd/promotion-gate-scan-report
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+IMAGE_KEY ?=
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+
+.PHONY: images
+images: ## OCI image layouts of flux-gate and the Argo CD sidecar in dist/images (amd64+arm64; IMAGE_KEY=key.pem signs them)
+	cd test && go run ./cmd/promotion-gate-images build -root .. -out $(CURDIR)/dist/images \
+		-platforms $(IMAGE_PLATFORMS) -version $(VERSION) $(if $(IMAGE_KEY),-key $(abspath $(IMAGE_KEY)))
+
 .PHONY: envtest-assets
 envtest-assets: ## build kube-apiserver and etcd (cached) and print KUBEBUILDER_ASSETS
 	@bash hack/envtest-assets.sh

@@ -174,7 +174,7 @@ func (x *extractor) image(raw string, src Source) Image {
 		}
 		x.parsed[raw] = p
 	}
-	img := Image{Raw: raw, Source: src, ParseError: p.err}
+	img := Image{Raw: raw, Source: locate(x.doc.Origin, raw, src), ParseError: p.err}
 	if p.err == "" {
 		ref := p.ref // each Image owns its Ref
 		img.Ref = &ref

@@ -24,6 +24,9 @@ type Source struct {
 	// quotes or spaces are written as ["key"]. Split fields joined into one reference
 	// are listed in braces after their mapping: "image.{repository,tag}".
 	FieldPath string `json:"fieldPath"`
+	// ValuesKey is the Helm values key that set the image (or its tag or digest) when
+	// File is a values file, e.g. "image.tag".
+	ValuesKey string `json:"valuesKey,omitempty"`
 	// ImagePolicy is the Flux ImagePolicy ("namespace:name") whose setter marker marks
 	// the field, so a finding can name the automation that wrote it. Set by Setters.
 	ImagePolicy string `json:"imagePolicy,omitempty"`

@@ -75,6 +75,9 @@ func badRef(s string, err error) error {
 }
 
 // checkGrammar applies the distribution reference rules go-containerregistry does not.
+// maxRepository is the longest repository the registries' API accepts.
+const maxRepository = 255
+
 func checkGrammar(r Ref) error {
 	if strings.HasSuffix(r.Registry, ":") {
 		return fmt.Errorf("registry %q has an empty port: write host:port or drop the colon", r.Registry)
@@ -84,6 +87,11 @@ func checkGrammar(r Ref) error {
 		if !isAlnum(c) && !(c >= 'A' && c <= 'Z') && !strings.ContainsRune(".-:[]", rune(c)) {
 			return fmt.Errorf("registry %q may only hold ASCII letters, digits, '.', '-' and a :port", r.Registry)
 		}
+	}
+	// go-containerregistry checks the length before it adds Docker Hub's "library/", so
+	// a long name would parse once and not again as the name it stands for.
+	if len(r.Repository) > maxRepository {
+		return fmt.Errorf("repository %q is %d characters long, over the limit of %d", r.Repository, len(r.Repository), maxRepository)
 	}
 	for _, c := range strings.Split(r.Repository, "/") {
 		if !validComponent(c) {

@@ -22,6 +22,8 @@ type Query struct {
 	Application string
 	// Namespace is the destination namespace.
 	Namespace string
+	// Project is the Argo CD project (AppProject) of the application.
+	Project string
 	// Requested is an environment a user named (a plugin parameter, a PromotionGate
 	// field). It can make the classification stricter, never weaker.
 	Requested string
@@ -169,6 +171,7 @@ func matchReasons(env *Environment, q Query) []string {
 		{"branch", strings.TrimPrefix(q.Branch, "refs/heads/"), env.Match.Branches},
 		{"application", q.Application, env.Match.Applications},
 		{"namespace", q.Namespace, env.Match.Namespaces},
+		{"project", q.Project, env.Match.Projects},
 	} {
 		if in.value == "" {
 			continue

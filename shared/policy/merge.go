@@ -85,6 +85,7 @@ func sortSpec(spec *Spec) {
 		m.Branches = sortedSet(m.Branches)
 		m.Applications = sortedSet(m.Applications)
 		m.Namespaces = sortedSet(m.Namespaces)
+		m.Projects = sortedSet(m.Projects)
 	}
 	for i := range spec.Rules {
 		r := &spec.Rules[i]

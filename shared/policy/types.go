@@ -54,6 +54,9 @@ type Match struct {
 	Applications []string `json:"applications,omitempty" yaml:"applications,omitempty"`
 	// Namespaces are globs over destination namespaces.
 	Namespaces []string `json:"namespaces,omitempty" yaml:"namespaces,omitempty"`
+	// Projects are globs over Argo CD project names (the AppProject of the application,
+	// ARGOCD_APP_PROJECT_NAME, which Argo CD 3 sends to plugins).
+	Projects []string `json:"projects,omitempty" yaml:"projects,omitempty"`
 }
 
 // Enforcement says what a rule's violation does.

@@ -38,7 +38,7 @@ func validateDocument(d *document) error {
 		for _, g := range []struct {
 			field string
 			globs []string
-		}{{"paths", e.Match.Paths}, {"branches", e.Match.Branches}, {"applications", e.Match.Applications}, {"namespaces", e.Match.Namespaces}} {
+		}{{"paths", e.Match.Paths}, {"branches", e.Match.Branches}, {"applications", e.Match.Applications}, {"namespaces", e.Match.Namespaces}, {"projects", e.Match.Projects}} {
 			if err := checkGlobs(fail, p+".match."+g.field, g.globs); err != nil {
 				return err
 			}

@@ -66,7 +66,12 @@ func renderHelm(c *confinement, a app, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return helmResult(c, a, ch, rendered)
+	res, err := helmResult(c, a, ch, rendered)
+	if err != nil {
+		return nil, err
+	}
+	attachValues(c, a, opts.ValuesFiles, res)
+	return res, nil
 }
 
 // helmResult checks the rendered templates, sorts them as helm template does and

@@ -29,8 +29,9 @@ func renderKustomize(c *confinement, a app) (*Result, error) {
 	// else in kustomize's legacy kind order.
 	opts.Reorder = krusty.ReorderOptionUnspecified
 	type built struct {
-		m   resmap.ResMap
-		out []byte
+		m       resmap.ResMap
+		out     []byte
+		origins []*Origin
 	}
 	select {
 	case krustyTurn <- struct{}{}:
@@ -40,12 +41,17 @@ func renderKustomize(c *confinement, a app) (*Result, error) {
 	b, err := abandon(c.ctx, func() (built, error) {
 		// An abandoned build keeps its turn until it ends.
 		defer func() { <-krustyTurn }()
-		m, err := krusty.MakeKustomizer(opts).Run(fs, a.dir)
+		ofs := trackOrigins(fs, a.dir)
+		m, err := krusty.MakeKustomizer(opts).Run(ofs, a.dir)
+		if err != nil {
+			return built{}, err
+		}
+		origins, err := takeOrigins(c, a, ofs, m)
 		if err != nil {
 			return built{}, err
 		}
 		out, err := m.AsYaml()
-		return built{m: m, out: out}, err
+		return built{m: m, out: out, origins: origins}, err
 	})
 	if errors.Is(err, errAbandoned) {
 		// The build may still run in the background: leave the confinement to it.
@@ -57,7 +63,14 @@ func renderKustomize(c *confinement, a app) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return kustomizeResult(c, a, b.m, b.out)
+	res, err := kustomizeResult(c, a, b.m, b.out)
+	if err != nil {
+		return nil, err
+	}
+	for i := range res.Documents {
+		res.Documents[i].Origin = b.origins[i]
+	}
+	return res, nil
 }
 
 // krustyTurn lets one kustomize build run at a time in the process: krusty keeps its

@@ -41,6 +41,9 @@ type Document struct {
 	Index int
 	// Node is the document's root mapping node.
 	Node *yaml.Node
+	// Origin says where the resource was written (kustomize) or which values files
+	// rendered it (Helm); nil for plain YAML.
+	Origin *Origin
 }
 
 // Renderer names, as reported in Result.Renderer.

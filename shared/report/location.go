@@ -43,12 +43,17 @@ func clean(s string) string {
 	return b.String()
 }
 
-// fileLine is "file:line", or the file alone when the line is unknown.
+// fileLine is "file:line", or the file alone when the line is unknown, and the Helm
+// values key when the file is a values file: "values-prod.yaml:6 (image.digest)".
 func fileLine(src extract.Source) string {
+	s := src.File
 	if src.Line > 0 {
-		return fmt.Sprintf("%s:%d", src.File, src.Line)
+		s = fmt.Sprintf("%s:%d", src.File, src.Line)
 	}
-	return src.File
+	if src.ValuesKey != "" {
+		s += " (" + src.ValuesKey + ")"
+	}
+	return s
 }
 
 // object names the Kubernetes object: "Deployment payments/payments-api".

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
+	"github.com/promotion-gate/promotion-gate/shared/extract"
 	"github.com/promotion-gate/promotion-gate/shared/policy"
 )
 
@@ -251,7 +252,7 @@ func sarifResultOf(t Target, f evaluate.Finding, ruleIndex int) sarifResult {
 		RuleID:              f.Rule,
 		RuleIndex:           ruleIndex,
 		Level:               level,
-		Message:             sarifMessage{Text: fmt.Sprintf("%s: %s. Fix: %s", f.Image, f.Message, f.Fix)},
+		Message:             sarifMessage{Text: fmt.Sprintf("%s: %s. Fix: %s%s", f.Image, f.Message, f.Fix, valuesKeyNote(src))},
 		Locations:           []sarifLocation{loc},
 		PartialFingerprints: map[string]string{fingerprintKey: hex.EncodeToString(sum[:16])},
 		Properties: sarifProperties{
@@ -276,4 +277,13 @@ func fileURI(file string) string {
 		p = "./" + p // "a:b/c" would read as a URI with scheme "a"
 	}
 	return p
+}
+
+// valuesKeyNote names the Helm values key of a location in a values file: the line
+// alone does not say which key of a flow mapping to edit.
+func valuesKeyNote(src extract.Source) string {
+	if src.ValuesKey == "" {
+		return ""
+	}
+	return " (values key " + src.ValuesKey + ")"
 }

@@ -111,6 +111,10 @@ func TestProdMutableTagIsRefusedWithEveryFinding(t *testing.T) {
 		g.Expect(findingLine(res.Stderr, f)).NotTo(BeEmpty(), "no line for finding %+v in\n%s", f, res.Stderr)
 	}
 	g.Expect(res.Stderr).To(ContainSubstring("docker.io/fluent/fluent-bit:latest"))
+	// Each finding names the file to edit: the patch that added the sidecar, the overlay's
+	// images: entry that set the tag.
+	g.Expect(res.Stderr).To(ContainSubstring("; set in " + prodPath + "/patch-sidecar.yaml:10\n"))
+	g.Expect(res.Stderr).To(ContainSubstring("; set in " + prodPath + "/kustomization.yaml:7\n"))
 
 	// What Argo CD received is exactly what the plugin wrote: every line of the plugin's
 	// own stderr, run directly on the same repository, is in it.

@@ -95,8 +95,9 @@ func TestAdmissionPolicy(t *testing.T) {
 			pluginSource("apps/payments-api/overlays/dev", "promotion-gate-v1"),
 			kustomizeSource("apps/payments-api/overlays/prod")),
 		application("hydrator", "payments", nil),
+		inProject(application("dev-path-in-prod-project", "payments", kustomizeSource("apps/payments-api/overlays/dev")), "payments-prod"),
 	}
-	_ = unstructured.SetNestedMap(denied[len(denied)-1].Object, map[string]any{
+	_ = unstructured.SetNestedMap(denied[len(denied)-2].Object, map[string]any{
 		"drySource":  map[string]any{"repoURL": repoURL, "targetRevision": "main", "path": "apps/payments-api/overlays/prod"},
 		"syncSource": map[string]any{"targetBranch": "environments/prod", "path": "payments-api"},
 	}, "spec", "sourceHydrator")
@@ -115,6 +116,8 @@ func TestAdmissionPolicy(t *testing.T) {
 			map[string]any{"repoURL": repoURL, "targetRevision": "main", "ref": "values"}),
 		// Path globs only by default: the name and namespace alone do not guard an app.
 		application("reports-prod", "reports-prod", kustomizeSource("apps/reports/overlays/dev")),
+		// The prod project guards the whole Application: with the plugin it is admitted.
+		inProject(application("dev-path-in-prod-project-ok", "payments", pluginSource("apps/payments-api/overlays/dev", "promotion-gate-v1")), "payments-prod"),
 	}
 	for _, a := range admitted {
 		g.Expect(createApp(a)).To(Succeed(), "Application %s must be admitted", a.GetName())
@@ -139,4 +142,10 @@ func TestAdmissionPolicy(t *testing.T) {
 	legacy.SetFinalizers(nil)
 	_, err = apps.Update(ctx, legacy, metav1.UpdateOptions{})
 	g.Expect(err).NotTo(HaveOccurred())
+}
+
+// inProject puts the Application in an Argo CD project (spec.project).
+func inProject(a *unstructured.Unstructured, project string) *unstructured.Unstructured {
+	_ = unstructured.SetNestedField(a.Object, project, "spec", "project")
+	return a
 }

@@ -26,11 +26,13 @@ func TestValuesRejected(t *testing.T) {
 		{"empty policy", "flux-gate", map[string]any{"policies": map[string]any{"p": ""}}, "policies"},
 		{"two replicas without leader election", "flux-gate", map[string]any{"replicaCount": 2,
 			"controller": map[string]any{"leaderElection": false}}, "needs controller.leaderElection"},
+		{"disruption budget that blocks every drain", "flux-gate", map[string]any{"replicaCount": 2,
+			"podDisruptionBudget": map[string]any{"minAvailable": 2}}, "podDisruptionBudget.minAvailable must be less than replicaCount"},
 		{"ServiceMonitor without Service", "flux-gate", map[string]any{"metrics": map[string]any{
 			"service": map[string]any{"enabled": false}, "serviceMonitor": map[string]any{"enabled": true}}}, "needs metrics.service.enabled"},
 		{"image digest malformed", "flux-gate", map[string]any{"image": map[string]any{"repository": "r", "digest": "latest"}}, "digest"},
 		{"admission policy with nothing to guard", "argocd-promotion-gate", map[string]any{"admissionPolicy": map[string]any{"enabled": true}},
-			"no protected path, application or namespace to guard"},
+			"no protected path, application, namespace or project to guard"},
 		{"admission glob with a class", "argocd-promotion-gate", map[string]any{"admissionPolicy": map[string]any{"enabled": true,
 			"protectedPaths": []any{"apps/[ab]/prod/**"}}}, "protectedPaths"},
 		{"admission glob with a class from the policy", "argocd-promotion-gate", map[string]any{

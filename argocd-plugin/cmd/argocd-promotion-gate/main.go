@@ -60,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		SilenceErrors: true,
 	}
 	root.AddCommand(generateCommand(&code), checkCommand(&code), versionCommand())
+	root.Version = buildVersion()
+	root.SetVersionTemplate("argocd-promotion-gate {{.Version}}\n")
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -21,6 +21,7 @@ import (
 const (
 	EnvAppName          = "ARGOCD_APP_NAME"
 	EnvAppNamespace     = "ARGOCD_APP_NAMESPACE"
+	EnvAppProject       = "ARGOCD_APP_PROJECT_NAME" // Argo CD 3 and later
 	EnvAppRevision      = "ARGOCD_APP_REVISION"
 	EnvAppSourcePath    = "ARGOCD_APP_SOURCE_PATH"
 	EnvAppRepoURL       = "ARGOCD_APP_SOURCE_REPO_URL"
@@ -41,6 +42,9 @@ type App struct {
 	Name string
 	// Namespace is the destination namespace.
 	Namespace string
+	// Project is the application's Argo CD project (AppProject); "" from Argo CD
+	// releases that do not send it (2.14).
+	Project string
 	// SourcePath is spec.source.path: repository-relative, slash-separated, "." for the root.
 	SourcePath string
 	RepoURL    string
@@ -67,7 +71,7 @@ func FromEnviron(environ []string) (App, error) {
 		// Later entries win, as they do for exec.Cmd.
 		env[name] = value
 	}
-	for _, name := range []string{EnvAppName, EnvAppNamespace, EnvAppSourcePath, EnvAppTargetRev, EnvKubeVersion, EnvKubeAPIVersions, EnvAppParameters} {
+	for _, name := range []string{EnvAppName, EnvAppNamespace, EnvAppProject, EnvAppSourcePath, EnvAppTargetRev, EnvKubeVersion, EnvKubeAPIVersions, EnvAppParameters} {
 		if len(env[name]) > maxEnvironValueSize {
 			return App{}, fmt.Errorf("%s is %d bytes, over the %d-byte limit: shorten the application's settings", name, len(env[name]), maxEnvironValueSize)
 		}
@@ -76,6 +80,7 @@ func FromEnviron(environ []string) (App, error) {
 	app := App{
 		Name:           appName(env[EnvAppName]),
 		Namespace:      env[EnvAppNamespace],
+		Project:        strings.TrimSpace(env[EnvAppProject]),
 		RepoURL:        env[EnvAppRepoURL],
 		Revision:       env[EnvAppRevision],
 		TargetRevision: env[EnvAppTargetRev],

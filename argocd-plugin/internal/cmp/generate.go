@@ -36,6 +36,9 @@ type Request struct {
 	Environ  []string
 	// Now is the evaluation time; zero means time.Now().
 	Now time.Time
+
+	// policyLog receives the policy's warnings when it is loaded; nil drops them.
+	policyLog io.Writer
 }
 
 // Decide runs the check Argo CD asked for, within the sidecar's time limit. The error
@@ -90,6 +93,8 @@ func Decide(ctx context.Context, req Request) (App, check.Outcome, error) {
 // stdout and returns ExitRendered, or writes the reason to stderr and returns non-zero;
 // on refusal nothing but the refusal reaches stderr.
 func Generate(ctx context.Context, req Request, stdout, stderr io.Writer) int {
+	var policyLog strings.Builder
+	req.policyLog = &policyLog
 	app, out, err := Decide(ctx, req)
 	if err != nil {
 		fmt.Fprint(stderr, Invalid(app.SourcePath, err))
@@ -112,6 +117,7 @@ func Generate(ctx context.Context, req Request, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "promotion-gate: warning: %s: %s\n", app.SourcePath, oneLine(res.Error))
 	}
 	fmt.Fprint(stderr, Warnings(app.SourcePath, res))
+	fmt.Fprint(stderr, policyLog.String())
 	return ExitRendered
 }
 
@@ -122,6 +128,7 @@ func checkRequest(req Request, app App, root string) check.Request {
 	if err != nil {
 		err = policyError(req.Settings.PolicyDir, err)
 	}
+	logPolicyWarnings(req.policyLog, req.Settings.PolicyDir, set, req.Now)
 	return check.Request{
 		Path:      req.Dir,
 		RepoRoot:  root,
@@ -132,6 +139,7 @@ func checkRequest(req Request, app App, root string) check.Request {
 			Branch:      app.Branch(),
 			Application: app.Name,
 			Namespace:   app.Namespace,
+			Project:     app.Project,
 			Requested:   app.Params.Environment,
 		},
 		Render: render.Options{

@@ -91,6 +91,9 @@ func FindingLine(f evaluate.Finding) string {
 		b.WriteString(" (warn)")
 	}
 	fmt.Fprintf(&b, ": %s; fix: %s", f.Message, f.Fix)
+	if at := editAt(f.Source); at != "" {
+		fmt.Fprintf(&b, "; set in %s", at)
+	}
 	return oneLine(b.String())
 }
 

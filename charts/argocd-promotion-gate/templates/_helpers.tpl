@@ -68,7 +68,7 @@ The PromotionPolicy documents of .Values.policies as a JSON list: a value is one
 {{- end }}
 
 {{- /*
-The match globs of FIELD (paths, applications or namespaces) of every protected environment
+The match globs of FIELD (paths, applications, namespaces or projects) of every protected environment
 in .Values.policies, as a JSON list. Call with (dict "root" $ "field" FIELD).
 */ -}}
 {{- define "argocd-promotion-gate.protectedGlobs" -}}

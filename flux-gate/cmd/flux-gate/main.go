@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -26,6 +27,9 @@ import (
 
 	"github.com/promotion-gate/promotion-gate/shared/render"
 )
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
 
 func main() {
 	render.ServeWorker()
@@ -50,6 +54,7 @@ func run() error {
 		verifyCacheTTL    time.Duration
 		trustDir          string
 		pluginDir         string
+		printVersion      bool
 		logOptions        logger.Options
 		leaderElection    leaderelection.Options
 	)
@@ -70,9 +75,14 @@ func run() error {
 	flag.DurationVar(&verifyCacheTTL, "verify-cache-ttl", 10*time.Minute, "How long a digest whose signatures and attestations verified is remembered (less when a scan's maxAge runs out sooner).")
 	flag.StringVar(&pluginDir, "plugin-dir", "/usr/local/lib/promotion-gate/plugins", "The directory relative plugin paths in the policy are resolved against (the image ships promotion-gate-scan-report there).")
 	flag.StringVar(&trustDir, "trust-dir", "", "A directory for policy key material given as a file (relative paths are relative to it); empty refuses file references: use secretRef or configMapRef.")
+	flag.BoolVar(&printVersion, "version", false, "Print the version and exit.")
 	logOptions.BindFlags(flag.CommandLine)
 	leaderElection.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if printVersion {
+		fmt.Println("flux-gate", buildVersion())
+		return nil
+	}
 
 	logger.SetLogger(logger.NewLogger(logOptions))
 	log := ctrl.Log.WithName("setup")
@@ -89,13 +99,16 @@ func run() error {
 		return fmt.Errorf("load kubeconfig: %w", err)
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                        controller.NewScheme(),
-		Cache:                         controller.CacheOptions(policyNamespace, namespaces),
-		Client:                        controller.ClientOptions(),
-		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress:        healthAddr,
-		LeaderElection:                leaderElection.Enable,
-		LeaderElectionID:              "flux-gate.promotion-gate.io",
+		Scheme:                 controller.NewScheme(),
+		Cache:                  controller.CacheOptions(policyNamespace, namespaces),
+		Client:                 controller.ClientOptions(),
+		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress: healthAddr,
+		LeaderElection:         leaderElection.Enable,
+		LeaderElectionID:       "flux-gate.promotion-gate.io",
+		// The Lease lives in the controller's namespace; empty (not in a Pod) lets
+		// controller-runtime read the in-cluster service account's namespace.
+		LeaderElectionNamespace:       os.Getenv("RUNTIME_NAMESPACE"),
 		LeaderElectionReleaseOnCancel: leaderElection.ReleaseOnCancel,
 		LeaseDuration:                 &leaderElection.LeaseDuration,
 		RenewDeadline:                 &leaderElection.RenewDeadline,
@@ -141,4 +154,14 @@ func run() error {
 		return fmt.Errorf("run manager: %w", err)
 	}
 	return nil
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
 }

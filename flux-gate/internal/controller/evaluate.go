@@ -36,6 +36,7 @@ func (r *PromotionGateReconciler) loadPolicy(ctx context.Context) (*policy.Set, 
 	if err != nil {
 		return nil, fmt.Errorf("policy in namespace %s: %w", r.PolicyNamespace, err)
 	}
+	r.policyWarnings.log(ctx, r.PolicyNamespace, set, r.now())
 	return set, nil
 }
 

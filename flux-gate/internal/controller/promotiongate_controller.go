@@ -57,6 +57,9 @@ type PromotionGateReconciler struct {
 	// Plugins runs the rules' external plugin checks; nil makes rules with plugins
 	// fail closed.
 	Plugins evaluate.PluginRunner
+
+	// policyWarnings logs the policy's warnings once per policy revision.
+	policyWarnings policyWarnings
 }
 
 func (r *PromotionGateReconciler) now() time.Time {

@@ -25,6 +25,7 @@ type targetFlags struct {
 	branch      string
 	app         string
 	namespace   string
+	project     string
 	valuesFiles []string
 	releaseName string
 	kubeVersion string
@@ -43,6 +44,7 @@ func (f *targetFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.repoRoot, "repo-root", "", "repository root: confines rendering and is the base of the paths the policy matches (default: each PATH)")
 	fl.StringVar(&f.branch, "branch", "", "Git branch the change targets, matched against environments' branches")
 	fl.StringVar(&f.app, "app", "", "Argo CD application name, matched against environments' applications")
+	fl.StringVar(&f.project, "project", "", "Argo CD project (AppProject), matched against environments' projects")
 	fl.StringVar(&f.namespace, "namespace", "", "destination namespace: matched against environments' namespaces, and the Helm release namespace")
 	fl.StringArrayVarP(&f.valuesFiles, "values", "f", nil, "Helm values file, relative to the chart (repeatable, applied in order)")
 	fl.StringVar(&f.releaseName, "release-name", "", "Helm release name (default \"release\")")
@@ -97,6 +99,7 @@ func (f *targetFlags) request(path string, set *policy.Set, policyErr error) che
 			Branch:      f.branch,
 			Application: f.app,
 			Namespace:   f.namespace,
+			Project:     f.project,
 			Requested:   f.env,
 		},
 	}
