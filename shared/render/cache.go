@@ -54,7 +54,7 @@ const (
 	maxVariants = 8
 	// cacheFormat changes whenever a cached render would no longer be what a render
 	// gives, beyond the versions in the key.
-	cacheFormat = "promotion-gate render cache v1"
+	cacheFormat = "promotion-gate render cache v2"
 )
 
 // DefaultCacheBytes is a cache's size bound when none is given.
@@ -319,10 +319,7 @@ func (c *Cache) store(key string, res *Result) {
 	if c.broken || len(res.Inputs) == 0 {
 		return
 	}
-	reply := workerReply{Renderer: res.Renderer, YAML: res.YAML, Inputs: res.Inputs}
-	for _, d := range res.Documents {
-		reply.Docs = append(reply.Docs, wireDoc{File: d.File, Lines: lineTable(d.Node, nil)})
-	}
+	reply := replyOf(res)
 	var data, mdata bytes.Buffer
 	err := gob.NewEncoder(&data).Encode(&reply)
 	if err == nil {

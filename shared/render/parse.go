@@ -86,13 +86,26 @@ func mayHaveAliases(data []byte) bool {
 }
 
 // deAnchor replaces aliases and merge keys by copies of what they stand for. The
-// caller has bounded the expansion with an aliasCounter.
+// caller has bounded the expansion with an aliasCounter. A "<<" left after that is not
+// a merge key (it stands as a value, say): it is the string "<<", and is tagged so,
+// that every reader takes it as the same thing.
 func deAnchor(n *yaml.Node) (*yaml.Node, error) {
 	rn := yaml.NewRNode(n)
 	if err := rn.DeAnchor(); err != nil {
 		return nil, err
 	}
+	plainMerges(rn.YNode())
 	return rn.YNode(), nil
+}
+
+// plainMerges tags every remaining merge scalar as a string.
+func plainMerges(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!merge" {
+		n.Tag = yaml.NodeTagString
+	}
+	for _, c := range n.Content {
+		plainMerges(c)
+	}
 }
 
 // aliasCounter adds up the nodes that aliases stand for, without expanding them:

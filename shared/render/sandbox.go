@@ -73,10 +73,11 @@ type workerReply struct {
 }
 
 // wireDoc carries what the caller cannot parse from the YAML: the document's source
-// file and the source line of every node, in pre-order.
+// file, the source line of every node, in pre-order, and where its fields were set.
 type wireDoc struct {
-	File  string
-	Lines []int32
+	File   string
+	Lines  []int32
+	Origin *Origin
 }
 
 // wireError is a render error with the sentinels it wraps.
@@ -257,7 +258,7 @@ func (r *workerReply) result(limits Limits) (*Result, error) {
 		if setLines(docs[i].Node, &lines) != nil || len(lines) != 0 {
 			return nil, fmt.Errorf("%w: document %d from %s changed shape", ErrEmit, i, r.Docs[i].File)
 		}
-		docs[i].File = r.Docs[i].File
+		docs[i].File, docs[i].Origin = r.Docs[i].File, r.Docs[i].Origin
 	}
 	return &Result{Renderer: r.Renderer, Documents: docs, YAML: r.YAML, Inputs: r.Inputs}, nil
 }
@@ -316,10 +317,7 @@ func serveWorker(in io.Reader, out *os.File) int {
 	if err != nil {
 		reply.Err = toWire(err)
 	} else {
-		reply = workerReply{Renderer: res.Renderer, YAML: res.YAML, Inputs: res.Inputs}
-		for _, d := range res.Documents {
-			reply.Docs = append(reply.Docs, wireDoc{File: d.File, Lines: lineTable(d.Node, nil)})
-		}
+		reply = replyOf(res)
 	}
 	reply.PeakRSS = peakRSS(os.Getpid())
 	if err := gob.NewEncoder(out).Encode(&reply); err != nil {
@@ -327,6 +325,15 @@ func serveWorker(in io.Reader, out *os.File) int {
 		return 2
 	}
 	return 0
+}
+
+// replyOf is what a worker sends for a successful render, and what the cache keeps.
+func replyOf(res *Result) workerReply {
+	reply := workerReply{Renderer: res.Renderer, YAML: res.YAML, Inputs: res.Inputs}
+	for _, d := range res.Documents {
+		reply.Docs = append(reply.Docs, wireDoc{File: d.File, Lines: lineTable(d.Node, nil), Origin: d.Origin})
+	}
+	return reply
 }
 
 // workerEnviron is the worker's whole environment: no PATH (nothing to execute, so
