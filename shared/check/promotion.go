@@ -1,11 +1,9 @@
 package check
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -134,33 +132,8 @@ func subject(msg string) string {
 	return s
 }
 
-// WithFindings adds findings to a result and derives its verdict again: Denied when
-// any finding denies (or the result was already Denied, e.g. by a failure), Warned
-// when there is any finding, else the result's own. The added findings are sorted by
-// file, document, field, rule, check and message and follow the result's own.
+// WithFindings adds findings to a result and derives its verdict again; it is
+// evaluate.WithFindings, kept here for the callers of this package.
 func WithFindings(res evaluate.Result, fs []evaluate.Finding) evaluate.Result {
-	if len(fs) == 0 {
-		return res
-	}
-	fs = slices.Clone(fs)
-	slices.SortStableFunc(fs, func(a, b evaluate.Finding) int {
-		return cmp.Or(
-			strings.Compare(a.Source.File, b.Source.File),
-			cmp.Compare(a.Source.Document, b.Source.Document),
-			strings.Compare(a.Source.FieldPath, b.Source.FieldPath),
-			strings.Compare(a.Rule, b.Rule),
-			strings.Compare(a.Check, b.Check),
-			strings.Compare(a.Message, b.Message),
-		)
-	})
-	res.Findings = append(slices.Clone(res.Findings), fs...)
-	for _, f := range fs {
-		switch {
-		case f.Enforcement == policy.Deny:
-			res.Verdict = evaluate.Denied
-		case res.Verdict == evaluate.Allowed:
-			res.Verdict = evaluate.Warned
-		}
-	}
-	return res
+	return evaluate.WithFindings(res, fs)
 }
