@@ -1,0 +1,27 @@
+package gitrev
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// ErrFileNotFound is wrapped by every reader of a file at a revision (check.Revisions
+// implementations) when the revision does not have the file: one sentinel for all.
+var ErrFileNotFound = errors.New("file not found")
+
+// ExportCommit writes the regular files of a commit's tree under dir, within lim, as
+// Export does for a revision of a work tree. Callers that hold a repository without a
+// work tree (flux-gate's bare clone cache) use it.
+func ExportCommit(c *object.Commit, dir string, lim Limits) error {
+	tree, err := c.Tree()
+	if err != nil {
+		return fmt.Errorf("read tree of %s: %w", c.Hash, err)
+	}
+	w := writer{dir: dir, lim: lim}
+	if err := tree.Files().ForEach(w.write); err != nil {
+		return fmt.Errorf("export %s: %w", c.Hash.String()[:12], err)
+	}
+	return nil
+}
