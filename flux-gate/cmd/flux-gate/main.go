@@ -21,7 +21,7 @@ import (
 
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/controller"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
-	"github.com/promotion-gate/promotion-gate/flux-gate/internal/verifiers"
+	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/plugin"
 )
 
@@ -124,9 +124,9 @@ func run() error {
 		AllowInsecureHTTP: allowInsecureHTTP,
 		RetryInterval:     retryInterval,
 		TrustDir:          trustDir,
-		Verifiers: verifiers.NewFactory(verifiers.Options{
-			Timeout: registryTimeout, CacheTTL: verifyCacheTTL,
-		}),
+		Verifiers: &check.VerifierOptions{
+			RegistryTimeout: registryTimeout, CacheTTL: verifyCacheTTL,
+		},
 		Plugins: plugins,
 	}
 	ctx := ctrl.SetupSignalHandler()

@@ -21,6 +21,7 @@ import (
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
+	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 )
 
@@ -48,15 +49,22 @@ type PromotionGateReconciler struct {
 	RetryInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Verifiers builds the registry verifier for the signatures and attestations
-	// clauses; nil makes rules with those clauses fail closed.
-	Verifiers VerifierFactory
+	// Verifiers configure the registry verifier of the signatures and attestations
+	// clauses (check.NewVerifiers, with the policy namespace's trust material and
+	// Plugins filled in); nil makes rules with those clauses fail closed.
+	Verifiers *check.VerifierOptions
 	// TrustDir is where policy key material given as a file is read; empty refuses
 	// file references (use secretRef or configMapRef).
 	TrustDir string
 	// Plugins runs the rules' external plugin checks; nil makes rules with plugins
 	// fail closed.
 	Plugins evaluate.PluginRunner
+	// WorkDir is where a proposal is written to render the roots it changes; "" means
+	// the system's temporary directory.
+	WorkDir string
+
+	// verifiers are built once from Verifiers by SetupWithManager.
+	verifiers check.Verifiers
 }
 
 func (r *PromotionGateReconciler) now() time.Time {

@@ -14,6 +14,7 @@ import (
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
+	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 )
 
@@ -95,16 +96,11 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	}
 
 	// 5. Evaluate exactly the proposal commit.
-	res, files := r.evaluateProposal(ctx, sess, gate, auto, set, policyErr, target, proposal)
-	isNew := r.recordEvaluation(gate, res, files, target, proposal)
+	out := r.evaluateProposal(ctx, sess, gate, auto, set, policyErr, target, proposal)
+	res := out.Result
+	isNew := r.recordEvaluation(gate, res, out.Files, target, proposal)
 	if res.Verdict == evaluate.Denied {
-		reason := gatev1.PolicyViolationReason
-		switch {
-		case policyErr != nil || errors.Is(evaluationError(res), errPolicyInvalid):
-			reason = gatev1.PolicyInvalidReason
-		case res.Error != "":
-			reason = gatev1.EvaluationFailedReason
-		}
+		reason := holdReason(out.Reason)
 		r.setHeld(gate, true)
 		conditions.MarkFalse(gate, meta.ReadyCondition, reason, "%s", holdMessage(auto, proposal, res))
 		if isNew {
@@ -138,6 +134,19 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	conditions.MarkTrue(gate, meta.ReadyCondition, gatev1.PromotedReason, "promoted %s to %s (was %s)", short(proposal), auto.target, short(target))
 	r.event(gate, corev1.EventTypeNormal, gatev1.PromotedReason, proposal, "%s", promotedEvent(auto, res, target, proposal))
 	return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
+}
+
+// holdReason is the Ready reason of a held proposal: the engine's reason, which the
+// API spells the same way; a reason this controller does not know holds as a failed
+// evaluation.
+func holdReason(reason check.Reason) string {
+	switch reason {
+	case check.ReasonPolicyViolation:
+		return gatev1.PolicyViolationReason
+	case check.ReasonPolicyInvalid:
+		return gatev1.PolicyInvalidReason
+	}
+	return gatev1.EvaluationFailedReason
 }
 
 // completeInterruptedPromotion records a promotion whose push succeeded but whose
