@@ -9,6 +9,7 @@ import (
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 	"github.com/promotion-gate/promotion-gate/shared/extract"
 	"github.com/promotion-gate/promotion-gate/shared/policy"
+	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 // setUpVerifiers adds the request's registry credentials for the images the changed
@@ -58,9 +59,22 @@ func (j *judgement) evaluate(ctx context.Context) PromotionOutcome {
 	out := PromotionOutcome{Files: j.files}
 	var results []evaluate.Result
 	failed := false
-	promotion := func(res evaluate.Result, cls policy.Classification, changes []changescope.Change) evaluate.Result {
-		return WithFindings(res, Promotion(ctx, PromotionRequest{Policy: set, Environment: cls,
-			Commits: j.commits, Changes: changes, Trust: j.req.Trust}))
+	// documents evaluates a group's documents and setter-marked images with the
+	// promotion's clauses in the same evaluation (Documents, with the promotion).
+	documents := func(cls policy.Classification, g *group) evaluate.Result {
+		var docs []render.Document
+		var setters []extract.Image
+		var changes []changescope.Change
+		if g != nil {
+			docs, setters, changes = g.docs, g.setters, g.changes
+		}
+		return evaluate.Evaluate(ctx, evaluate.Request{
+			Policy: set, Environment: cls, Now: j.req.Now,
+			// The same field can be both a workload image and a setter-marked one: count it once.
+			Images:   extract.Merge(extract.Images(docs, set.ImageFields), setters),
+			Verifier: j.ext.Images, Plugins: j.ext.Plugins,
+			Promotion: &evaluate.Promotion{Commits: j.commits, Changes: changes, Trust: j.req.Trust},
+		})
 	}
 	for _, key := range j.order {
 		g := j.groups[key]
@@ -70,9 +84,7 @@ func (j *judgement) evaluate(ctx context.Context) PromotionOutcome {
 			results = append(results, res)
 			continue
 		}
-		// Documents counts a setter-marked container image once.
-		res := Documents(ctx, set, g.cls, g.docs, g.setters, j.req.Now, j.ext)
-		results = append(results, promotion(res, g.cls, g.changes))
+		results = append(results, documents(g.cls, g))
 	}
 
 	roots, rootFailed, err := j.renderRoots(ctx)
@@ -83,8 +95,11 @@ func (j *judgement) evaluate(ctx context.Context) PromotionOutcome {
 	failed = failed || rootFailed
 	for _, r := range roots {
 		out.Roots = append(out.Roots, r)
+		// The root's own result is the CLI's; the promotion's commits are checked
+		// for its environment as well.
 		cls := policy.Classification{Environment: r.Result.Environment, Protected: r.Result.Protected}
-		results = append(results, promotion(r.Result, cls, nil))
+		results = append(results, WithFindings(r.Result, Promotion(ctx, PromotionRequest{Policy: set, Environment: cls,
+			Commits: j.commits, Trust: j.req.Trust})))
 	}
 
 	if len(results) == 0 {
@@ -96,7 +111,7 @@ func (j *judgement) evaluate(ctx context.Context) PromotionOutcome {
 			closed := policy.Classification{Environment: j.req.Environment, Protected: true}
 			return denied(ReasonPolicyInvalid, evaluate.Failure(closed, set.Revision, err))
 		}
-		results = append(results, promotion(Documents(ctx, set, cls, nil, nil, j.req.Now, j.ext), cls, nil))
+		results = append(results, documents(cls, nil))
 	}
 	out.Result = evaluate.Combine(results...)
 	if out.Result.Verdict == evaluate.Denied {
