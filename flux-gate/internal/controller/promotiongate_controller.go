@@ -104,8 +104,10 @@ func (r *PromotionGateReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 
 	patcher := patch.NewSerialPatcher(gate, r.Client)
+	before, note := keyOf(gate), &notification{}
 	defer func() {
 		r.summarize(gate, retErr)
+		r.notify(gate, before, note)
 		// Stalled and waiting gates are not errors to retry with backoff: a watch
 		// (or, for waiting, the interval) brings them back.
 		var stall *stallError
@@ -135,7 +137,7 @@ func (r *PromotionGateReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if gate.Generation != gate.Status.ObservedGeneration {
 		conditions.MarkReconciling(gate, meta.ProgressingReason, "reconciling generation %d", gate.Generation)
 	}
-	return r.reconcile(ctx, gate, patcher)
+	return r.reconcile(ctx, gate, patcher, note)
 }
 
 // summarize derives the final conditions from how the reconciliation ended, in one

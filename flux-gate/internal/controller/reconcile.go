@@ -8,7 +8,6 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/fluxcd/pkg/runtime/patch"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -21,7 +20,7 @@ import (
 // reconcile does the work in the order a person would explain it: read the
 // automation, read the policy, fetch the target head T and the proposal head P,
 // decide whether there is anything to promote, evaluate P, then promote or hold.
-func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.PromotionGate, patcher *patch.SerialPatcher) (ctrl.Result, error) {
+func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.PromotionGate, patcher *patch.SerialPatcher, note *notification) (ctrl.Result, error) {
 	log := ctrl.LoggerFrom(ctx)
 
 	// 1. The automation: where it pushes, which branch we promote to, credentials.
@@ -92,20 +91,17 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 			}
 			return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 		}
-		return r.handleStale(ctx, gate, auto, sess, target, proposal)
+		return r.handleStale(ctx, gate, auto, sess, target, proposal, note)
 	}
 
 	// 5. Evaluate exactly the proposal commit.
 	out := r.evaluateProposal(ctx, sess, gate, auto, set, policyErr, target, proposal)
 	res := out.Result
-	isNew := r.recordEvaluation(gate, res, out.Files, target, proposal)
+	r.recordEvaluation(gate, res, out.Files, target, proposal)
 	if res.Verdict == evaluate.Denied {
-		reason := holdReason(out.Reason)
 		r.setHeld(gate, true)
-		conditions.MarkFalse(gate, meta.ReadyCondition, reason, "%s", holdMessage(auto, proposal, res))
-		if isNew {
-			r.event(gate, corev1.EventTypeWarning, reason, proposal, "%s", holdEvent(auto, proposal, res))
-		}
+		conditions.MarkFalse(gate, meta.ReadyCondition, holdReason(out.Reason), "%s", holdMessage(auto, proposal, res))
+		note.message = holdEvent(auto, proposal, res)
 		return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 	}
 
@@ -132,7 +128,7 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	r.recordPromotion(gate, auto, res, target, proposal)
 	r.setHeld(gate, false)
 	conditions.MarkTrue(gate, meta.ReadyCondition, gatev1.PromotedReason, "promoted %s to %s (was %s)", short(proposal), auto.target, short(target))
-	r.event(gate, corev1.EventTypeNormal, gatev1.PromotedReason, proposal, "%s", promotedEvent(auto, res, target, proposal))
+	note.message = promotedEvent(auto, res, target, proposal)
 	return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 }
 
