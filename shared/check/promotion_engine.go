@@ -188,10 +188,10 @@ func RunPromotion(ctx context.Context, req PromotionCheck) PromotionOutcome {
 		return fail(ReasonEvaluationFailed, fmt.Errorf("list the files changed in %s..%s: %w", short(req.Base), short(req.Head), err))
 	}
 	j := &judgement{req: req, changed: changed}
+	defer j.cleanup()
 	if err := j.prepare(ctx); err != nil {
 		return fail(reasonOf(err), err)
 	}
-	defer j.cleanup()
 	if err := j.readFiles(); err != nil {
 		return fail(reasonOf(err), err)
 	}

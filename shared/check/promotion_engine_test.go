@@ -167,6 +167,12 @@ func TestRunPromotion(t *testing.T) {
 			verdict: evaluate.Allowed, roots: []string{"apps/api/overlays/prod"},
 		},
 		{
+			name:    "a head revision over the export bound",
+			change:  map[string]string{"README.md": "fleet, documented\n"},
+			bounds:  check.Bounds{Export: gitrev.Limits{MaxFiles: 2}},
+			verdict: evaluate.Denied, reason: check.ReasonEvaluationFailed, errContains: "more than 2 files",
+		},
+		{
 			name:    "a change that reaches no protected root",
 			change:  map[string]string{"README.md": "fleet, documented\n"},
 			verdict: evaluate.Allowed,

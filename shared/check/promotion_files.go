@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -61,7 +62,7 @@ func (j *judgement) prepare(ctx context.Context) error {
 	if j.dir, err = workDir(j.req.WorkDir); err != nil {
 		return err
 	}
-	j.headDir = j.dir + string(os.PathSeparator) + "head"
+	j.headDir = filepath.Join(j.dir, "head")
 	if err := j.req.Revisions.Export(j.req.Head, j.headDir, j.req.Bounds.Export); err != nil {
 		return fmt.Errorf("write %s to render the roots it changes: %w (bound: %d files, %d bytes)",
 			short(j.req.Head), err, j.req.Bounds.Export.MaxFiles, j.req.Bounds.Export.MaxTotalBytes)
