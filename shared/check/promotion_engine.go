@@ -30,9 +30,12 @@ type Revisions interface {
 	ReadFile(rev, path string, limit int64) ([]byte, error)
 	// Commits returns the commits of base..head, newest first; more than max is an error.
 	Commits(base, head string, max int) ([]*object.Commit, error)
-	// Export writes the regular files of a revision under dir, within lim (gitrev.ErrLimit
-	// wrapped beyond), so that it renders exactly as a work tree does.
-	Export(rev, dir string, lim gitrev.Limits) error
+	// Export writes the regular files of a revision that keep accepts (every file when
+	// keep is nil) under dir, within lim (gitrev.ErrLimit wrapped beyond), so that they
+	// render exactly as a work tree does. The engine writes a revision in parts that do
+	// not overlap: first the kustomization, chart and values files, then what the roots
+	// a change reaches may read.
+	Export(rev, dir string, lim gitrev.Limits, keep func(path string) bool) error
 }
 
 // ErrFileNotFound is wrapped by Revisions.ReadFile for a file a revision does not have.

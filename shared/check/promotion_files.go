@@ -63,8 +63,10 @@ func (j *judgement) prepare(ctx context.Context) error {
 		return err
 	}
 	j.headDir = filepath.Join(j.dir, "head")
-	if err := j.req.Revisions.Export(j.req.Head, j.headDir, j.req.Bounds.Export); err != nil {
-		return fmt.Errorf("write %s to render the roots it changes: %w (bound: %d files, %d bytes)",
+	// The skeleton first: enough to find the roots and follow their references. The
+	// files of the roots a change reaches follow in renderRoots.
+	if err := j.req.Revisions.Export(j.req.Head, j.headDir, j.req.Bounds.Export, skeleton); err != nil {
+		return fmt.Errorf("write %s to find the roots it changes: %w (bound: %d files, %d bytes)",
 			short(j.req.Head), err, j.req.Bounds.Export.MaxFiles, j.req.Bounds.Export.MaxTotalBytes)
 	}
 	if j.tree, err = scanTree(ctx, j.headDir); err != nil {

@@ -56,6 +56,16 @@ func scanTree(ctx context.Context, dir string) (*tree, error) {
 	return t, err
 }
 
+// skeleton reports whether a file is one of those that say where the render roots are
+// and what they reference: kustomization files, Chart.yaml and values files.
+func skeleton(file string) bool {
+	name := path.Base(file)
+	if slices.Contains(konfig.RecognizedKustomizationFileNames(), name) || name == "Chart.yaml" {
+		return true
+	}
+	return strings.HasPrefix(name, "values") && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml"))
+}
+
 // template reports whether file is a template of a chart of the tree: Helm text, not
 // YAML, until it is rendered.
 func (t *tree) template(file string) bool {
@@ -75,6 +85,7 @@ type root struct {
 	path        string
 	valuesFiles []string
 	cls         policy.Classification
+	reach       reachSet
 }
 
 func (r root) String() string {
@@ -151,6 +162,7 @@ func (j *judgement) selectRoots() error {
 			return fmt.Errorf("the promotion reaches more than %d protected render roots (bound MaxRoots); "+
 				"split it, or judge it in smaller promotions", j.req.Bounds.MaxRoots)
 		}
+		r.reach = reach
 		j.roots = append(j.roots, r)
 	}
 	return nil
@@ -174,6 +186,11 @@ func (s reachSet) covers(file string) bool {
 		return true
 	}
 	return slices.ContainsFunc(s.dirs, func(d string) bool { return d == "." || strings.HasPrefix(file, d+"/") })
+}
+
+// reached reports whether a selected root's render may read file.
+func (j *judgement) reached(file string) bool {
+	return slices.ContainsFunc(j.roots, func(r root) bool { return r.reach.covers(file) })
 }
 
 // maxReach bounds the kustomizations followed from one root.

@@ -11,15 +11,17 @@ import (
 // implementations) when the revision does not have the file: one sentinel for all.
 var ErrFileNotFound = errors.New("file not found")
 
-// ExportCommit writes the regular files of a commit's tree under dir, within lim, as
-// Export does for a revision of a work tree. Callers that hold a repository without a
-// work tree (flux-gate's bare clone cache) use it.
-func ExportCommit(c *object.Commit, dir string, lim Limits) error {
+// ExportCommit writes the regular files of a commit's tree for which keep returns true
+// (every file when keep is nil) under dir, within lim, as Export does for a revision of
+// a work tree. Callers that hold a repository without a work tree (flux-gate's bare
+// clone cache) use it. A file that already exists under dir is an error: export a
+// revision into a directory in parts that do not overlap.
+func ExportCommit(c *object.Commit, dir string, lim Limits, keep func(path string) bool) error {
 	tree, err := c.Tree()
 	if err != nil {
 		return fmt.Errorf("read tree of %s: %w", c.Hash, err)
 	}
-	w := writer{dir: dir, lim: lim}
+	w := writer{dir: dir, lim: lim, keep: keep}
 	if err := tree.Files().ForEach(w.write); err != nil {
 		return fmt.Errorf("export %s: %w", c.Hash.String()[:12], err)
 	}

@@ -136,11 +136,12 @@ func (r *Repository) Commits(base, head string, max int) ([]*object.Commit, erro
 	return out, nil
 }
 
-// Export writes the regular files of a revision under dir, within lim.
-func (r *Repository) Export(rev, dir string, lim Limits) error {
+// Export writes the regular files of a revision that keep accepts (all when nil)
+// under dir, within lim.
+func (r *Repository) Export(rev, dir string, lim Limits, keep func(path string) bool) error {
 	c, err := r.commit(rev)
 	if err != nil {
 		return err
 	}
-	return ExportCommit(c, dir, lim)
+	return ExportCommit(c, dir, lim, keep)
 }

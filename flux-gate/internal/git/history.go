@@ -225,14 +225,14 @@ func (s *Session) Commits(base, head string, max int) ([]*object.Commit, error) 
 	return out, nil
 }
 
-// Export writes the regular files of a commit under dir, within lim, so that the
-// renderer reads the commit as it reads a work tree.
-func (s *Session) Export(commit, dir string, lim gitrev.Limits) error {
+// Export writes the regular files of a commit that keep accepts (all when nil) under
+// dir, within lim, so that the renderer reads the commit as it reads a work tree.
+func (s *Session) Export(commit, dir string, lim gitrev.Limits, keep func(path string) bool) error {
 	c, err := s.commit(commit)
 	if err != nil {
 		return err
 	}
-	return gitrev.ExportCommit(c, dir, lim)
+	return gitrev.ExportCommit(c, dir, lim, keep)
 }
 
 func subject(msg string) string {
