@@ -32,9 +32,10 @@ type Revisions interface {
 	Commits(base, head string, max int) ([]*object.Commit, error)
 	// Export writes the regular files of a revision that keep accepts (every file when
 	// keep is nil) under dir, within lim (gitrev.ErrLimit wrapped beyond), so that they
-	// render exactly as a work tree does. The engine writes a revision in parts that do
-	// not overlap: first the kustomization, chart and values files, then what the roots
-	// a change reaches may read.
+	// render exactly as a work tree does. keep sees the name of every regular file of
+	// the revision, and nothing is read or written for a file it refuses: the engine
+	// lists a revision with a keep that refuses everything, then writes only what the
+	// roots a change reaches may read.
 	Export(rev, dir string, lim gitrev.Limits, keep func(path string) bool) error
 }
 

@@ -167,8 +167,8 @@ func TestRunPromotion(t *testing.T) {
 			verdict: evaluate.Allowed, roots: []string{"apps/api/overlays/prod"},
 		},
 		{
-			name:    "a head revision over the export bound",
-			change:  map[string]string{"README.md": "fleet, documented\n"},
+			name:    "a root whose files are over the export bound",
+			change:  map[string]string{"apps/api/base/deployment.yaml": deployment("api", "ghcr.io/example/api:1.8.0")},
 			bounds:  check.Bounds{Export: gitrev.Limits{MaxFiles: 2}},
 			verdict: evaluate.Denied, reason: check.ReasonEvaluationFailed, errContains: "more than 2 files",
 		},

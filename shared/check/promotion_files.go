@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -22,10 +21,10 @@ type judgement struct {
 	req     PromotionCheck
 	changed []string
 
-	dir     string // work directory, removed by cleanup
-	headDir string // the head revision's files; "" when no protected root can exist
-	baseDir string // the base revision's files, for roots with changeScope rules
-	tree    *tree  // what headDir holds: render roots and charts
+	tree    *tree  // the head revision's files and render roots; nil when nothing is protected
+	dir     string // work directory, removed by cleanup; made only to render roots
+	headDir string // what the selected roots may read of the head revision
+	baseDir string // the same of the base revision, for roots with changeScope rules
 
 	groups  map[string]*group
 	order   []string
@@ -59,18 +58,8 @@ func (j *judgement) prepare(ctx context.Context) error {
 	if !protects(j.req.Policy) {
 		return nil
 	}
-	if j.dir, err = workDir(j.req.WorkDir); err != nil {
-		return err
-	}
-	j.headDir = filepath.Join(j.dir, "head")
-	// The skeleton first: enough to find the roots and follow their references. The
-	// files of the roots a change reaches follow in renderRoots.
-	if err := j.req.Revisions.Export(j.req.Head, j.headDir, j.req.Bounds.Export, skeleton); err != nil {
-		return fmt.Errorf("write %s to find the roots it changes: %w (bound: %d files, %d bytes)",
-			short(j.req.Head), err, j.req.Bounds.Export.MaxFiles, j.req.Bounds.Export.MaxTotalBytes)
-	}
-	if j.tree, err = scanTree(ctx, j.headDir); err != nil {
-		return fmt.Errorf("find the render roots of %s: %w", short(j.req.Head), err)
+	if j.tree, err = listTree(j.req.Revisions, j.req.Head, j.req.Bounds.Export); err != nil {
+		return fmt.Errorf("list the files of %s to find the roots it changes: %w", short(j.req.Head), err)
 	}
 	return nil
 }

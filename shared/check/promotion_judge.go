@@ -130,16 +130,19 @@ func (j *judgement) renderRoots(ctx context.Context) (out []RootOutcome, rootFai
 	if len(j.roots) == 0 {
 		return nil, false, nil
 	}
-	// The rest of what the selected roots may read, next to the skeleton.
-	rest := func(f string) bool { return !skeleton(f) && j.reached(f) }
-	if err := j.req.Revisions.Export(j.req.Head, j.headDir, j.req.Bounds.Export, rest); err != nil {
+	// Write what the selected roots may read, and nothing else.
+	var err2 error
+	if j.dir, err2 = workDir(j.req.WorkDir); err2 != nil {
+		return nil, false, err2
+	}
+	j.headDir = filepath.Join(j.dir, "head")
+	if err := j.req.Revisions.Export(j.req.Head, j.headDir, j.req.Bounds.Export, j.reached); err != nil {
 		return nil, false, fmt.Errorf("write the roots %s reaches to render them: %w (bound: %d files, %d bytes)",
 			short(j.req.Head), err, j.req.Bounds.Export.MaxFiles, j.req.Bounds.Export.MaxTotalBytes)
 	}
 	if j.needsBase() {
 		j.baseDir = filepath.Join(j.dir, "base")
-		all := func(f string) bool { return skeleton(f) || j.reached(f) }
-		if err := j.req.Revisions.Export(j.req.Base, j.baseDir, j.req.Bounds.Export, all); err != nil {
+		if err := j.req.Revisions.Export(j.req.Base, j.baseDir, j.req.Bounds.Export, j.reached); err != nil {
 			return nil, false, fmt.Errorf("write %s to compare the roots' change scope with: %w", short(j.req.Base), err)
 		}
 	}

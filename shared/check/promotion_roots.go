@@ -1,69 +1,61 @@
 package check
 
 import (
-	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/types"
 
+	"github.com/promotion-gate/promotion-gate/shared/gitrev"
 	"github.com/promotion-gate/promotion-gate/shared/policy"
 )
 
-// tree is what a revision written by Revisions.Export holds that the engine needs:
-// its render roots (kustomization directories, Helm charts) and their files.
+// maxTreeFiles bounds the files of a revision the engine lists to find its roots.
+const maxTreeFiles = 200_000
+
+// tree is what the engine knows of the head revision without writing it: its file
+// names, and the render roots among them (kustomization directories, Helm charts).
 type tree struct {
-	dir            string
-	kustomizations []string // repository-relative directories with a kustomization file
-	charts         []string // repository-relative directories with a Chart.yaml
+	files          map[string]bool
+	dirs           map[string]bool // every directory that holds a file, at any depth
+	kustomizations []string        // repository-relative directories with a kustomization file
+	charts         []string        // repository-relative directories with a Chart.yaml
 }
 
-// scanTree finds the render roots of a written revision.
-func scanTree(ctx context.Context, dir string) (*tree, error) {
-	t := &tree{dir: dir}
+// listTree lists the files of a revision: Export's filter sees every name and keeps
+// none, so nothing is read or written but the tree itself.
+func listTree(revs Revisions, rev string, lim gitrev.Limits) (*tree, error) {
+	t := &tree{files: map[string]bool{}, dirs: map[string]bool{".": true}}
 	names := konfig.RecognizedKustomizationFileNames()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	var tooMany bool
+	err := revs.Export(rev, os.DevNull, lim, func(f string) bool {
+		if len(t.files) == maxTreeFiles {
+			tooMany = true
+			return false
 		}
-		if err := ctx.Err(); err != nil {
-			return err
+		t.files[f] = true
+		dir := path.Dir(f)
+		for d := dir; d != "." && !t.dirs[d]; d = path.Dir(d) {
+			t.dirs[d] = true
 		}
-		if d.IsDir() || !d.Type().IsRegular() {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, filepath.Dir(p))
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
-		switch name := d.Name(); {
-		case slices.Contains(names, name):
-			if !slices.Contains(t.kustomizations, rel) {
-				t.kustomizations = append(t.kustomizations, rel)
+		switch base := path.Base(f); {
+		case slices.Contains(names, base):
+			if !slices.Contains(t.kustomizations, dir) {
+				t.kustomizations = append(t.kustomizations, dir)
 			}
-		case name == "Chart.yaml":
-			t.charts = append(t.charts, rel)
+		case base == "Chart.yaml":
+			t.charts = append(t.charts, dir)
 		}
-		return nil
+		return false
 	})
-	return t, err
-}
-
-// skeleton reports whether a file is one of those that say where the render roots are
-// and what they reference: kustomization files, Chart.yaml and values files.
-func skeleton(file string) bool {
-	name := path.Base(file)
-	if slices.Contains(konfig.RecognizedKustomizationFileNames(), name) || name == "Chart.yaml" {
-		return true
+	if err == nil && tooMany {
+		err = fmt.Errorf("more than %d files: %w", maxTreeFiles, gitrev.ErrLimit)
 	}
-	return strings.HasPrefix(name, "values") && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml"))
+	return t, err
 }
 
 // template reports whether file is a template of a chart of the tree: Helm text, not
@@ -123,17 +115,18 @@ func (j *judgement) candidates() ([]root, error) {
 		if err := add(c, nil); err != nil {
 			return nil, err
 		}
-		entries, err := os.ReadDir(filepath.Join(j.headDir, filepath.FromSlash(c)))
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
-			n := e.Name()
-			if e.Type().IsRegular() && n != "values.yaml" && strings.HasPrefix(n, "values") &&
+		var values []string
+		for f := range j.tree.files {
+			n := path.Base(f)
+			if path.Dir(f) == c && n != "values.yaml" && strings.HasPrefix(n, "values") &&
 				(strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
-				if err := add(c, []string{n}); err != nil {
-					return nil, err
-				}
+				values = append(values, n)
+			}
+		}
+		slices.Sort(values)
+		for _, n := range values {
+			if err := add(c, []string{n}); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -223,16 +216,12 @@ func (j *judgement) reach(r root) (reachSet, error) {
 			if p == ".." || strings.HasPrefix(p, "../") || path.IsAbs(p) {
 				continue // outside the repository: the renderer refuses it
 			}
-			fi, err := os.Stat(filepath.Join(j.headDir, filepath.FromSlash(p)))
-			switch {
-			case err != nil:
-				// Missing at the head: a deleted reference still reaches the file.
-				s.files = append(s.files, p)
-			case fi.IsDir():
+			if j.tree.dirs[p] {
 				queue = append(queue, p)
-			default:
-				s.files = append(s.files, p)
+				continue
 			}
+			// A file, or missing at the head: a deleted reference still reaches it.
+			s.files = append(s.files, p)
 		}
 	}
 	return s, nil
@@ -244,9 +233,13 @@ func (j *judgement) references(dir string) []string {
 	var k types.Kustomization
 	found := false
 	for _, name := range konfig.RecognizedKustomizationFileNames() {
-		data, err := os.ReadFile(filepath.Join(j.headDir, filepath.FromSlash(dir), name))
-		if err != nil {
+		file := path.Join(dir, name)
+		if !j.tree.files[file] {
 			continue
+		}
+		data, err := j.req.Revisions.ReadFile(j.req.Head, file, j.limits.MaxFileBytes)
+		if err != nil {
+			break // the render reads it too, and says why it cannot
 		}
 		if k.Unmarshal(data) == nil {
 			found = true

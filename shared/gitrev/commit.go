@@ -3,6 +3,7 @@ package gitrev
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -22,8 +23,28 @@ func ExportCommit(c *object.Commit, dir string, lim Limits, keep func(path strin
 		return fmt.Errorf("read tree of %s: %w", c.Hash, err)
 	}
 	w := writer{dir: dir, lim: lim, keep: keep}
-	if err := tree.Files().ForEach(w.write); err != nil {
-		return fmt.Errorf("export %s: %w", c.Hash.String()[:12], err)
+	// Walk the entries and read only the blobs that are kept: a promotion writes a
+	// few files of a large repository.
+	walker := object.NewTreeWalker(tree, true, nil)
+	defer walker.Close()
+	for {
+		name, entry, err := walker.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("export %s: walk the tree: %w", c.Hash.String()[:12], err)
+		}
+		if !entry.Mode.IsFile() || (keep != nil && !keep(name)) {
+			continue
+		}
+		f, err := tree.TreeEntryFile(&entry)
+		if err != nil {
+			return fmt.Errorf("export %s: read %s: %w", c.Hash.String()[:12], name, err)
+		}
+		f.Name = name
+		if err := w.write(f); err != nil {
+			return fmt.Errorf("export %s: %w", c.Hash.String()[:12], err)
+		}
 	}
-	return nil
 }
