@@ -24,13 +24,16 @@ type tree struct {
 	dirs           map[string]bool // every directory that holds a file, at any depth
 	kustomizations []string        // repository-relative directories with a kustomization file
 	charts         []string        // repository-relative directories with a Chart.yaml
+	// values are the values files (values*.yaml but values.yaml) of each directory.
+	values map[string][]string
 }
 
 // listTree lists the files of a revision: Export's filter sees every name and keeps
 // none, so nothing is read or written but the tree itself.
 func listTree(revs Revisions, rev string, lim gitrev.Limits) (*tree, error) {
-	t := &tree{files: map[string]bool{}, dirs: map[string]bool{".": true}}
+	t := &tree{files: map[string]bool{}, dirs: map[string]bool{".": true}, values: map[string][]string{}}
 	names := konfig.RecognizedKustomizationFileNames()
+	kustomized := map[string]bool{}
 	var tooMany bool
 	err := revs.Export(rev, os.DevNull, lim, func(f string) bool {
 		if len(t.files) == maxTreeFiles {
@@ -44,11 +47,15 @@ func listTree(revs Revisions, rev string, lim gitrev.Limits) (*tree, error) {
 		}
 		switch base := path.Base(f); {
 		case slices.Contains(names, base):
-			if !slices.Contains(t.kustomizations, dir) {
+			if !kustomized[dir] {
+				kustomized[dir] = true
 				t.kustomizations = append(t.kustomizations, dir)
 			}
 		case base == "Chart.yaml":
 			t.charts = append(t.charts, dir)
+		case base != "values.yaml" && strings.HasPrefix(base, "values") &&
+			(strings.HasSuffix(base, ".yaml") || strings.HasSuffix(base, ".yml")):
+			t.values[dir] = append(t.values[dir], base)
 		}
 		return false
 	})
@@ -115,16 +122,7 @@ func (j *judgement) candidates() ([]root, error) {
 		if err := add(c, nil); err != nil {
 			return nil, err
 		}
-		var values []string
-		for f := range j.tree.files {
-			n := path.Base(f)
-			if path.Dir(f) == c && n != "values.yaml" && strings.HasPrefix(n, "values") &&
-				(strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
-				values = append(values, n)
-			}
-		}
-		slices.Sort(values)
-		for _, n := range values {
+		for _, n := range j.tree.values[c] {
 			if err := add(c, []string{n}); err != nil {
 				return nil, err
 			}
