@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -242,4 +243,26 @@ func short(rev string) string {
 		return rev[:12]
 	}
 	return rev
+}
+
+// WarmUp renders a one-resource kustomization in a temporary directory, so that the
+// renderer's one-time set-up (kustomize loads its OpenAPI schema on first use, some
+// 70 ms) is paid when a long-running door starts, not by its first promotions.
+func WarmUp(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "promotion-gate-warm-up-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	files := map[string]string{
+		"kustomization.yaml": "resources: [configmap.yaml]\nnamePrefix: warm-\n",
+		"configmap.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: up}\n",
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			return err
+		}
+	}
+	_, err = render.Render(ctx, render.Options{Path: dir, RepoRoot: dir})
+	return err
 }

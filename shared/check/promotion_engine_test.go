@@ -246,3 +246,9 @@ func TestRunPromotionBoundHolds(t *testing.T) {
 	g.Expect(out.Reason).To(Equal(check.ReasonEvaluationFailed))
 	g.Expect(out.Result.Error).To(ContainSubstring("more than 1 protected render roots"))
 }
+
+func TestWarmUp(t *testing.T) {
+	if err := check.WarmUp(context.Background()); err != nil {
+		t.Fatalf("WarmUp: %v", err)
+	}
+}

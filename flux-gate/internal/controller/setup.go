@@ -43,6 +43,12 @@ type Options struct {
 // change re-evaluates every gate).
 func (r *PromotionGateReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	r.verifiers = check.Verifiers{Plugins: r.Plugins}
+	// Pay the renderer's one-time set-up now rather than in the first promotions.
+	go func() {
+		if err := check.WarmUp(ctx); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "warm up the renderer; the first promotion pays its set-up instead")
+		}
+	}()
 	if r.Verifiers != nil {
 		vo := *r.Verifiers
 		vo.Trust = r.trust()
