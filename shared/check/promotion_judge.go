@@ -161,6 +161,9 @@ func (j *judgement) renderRoots(ctx context.Context) (out []RootOutcome, rootFai
 			BaseRoot:  j.baseDir,
 			Verifiers: j.ext,
 		})
+		if o.Err == nil && !j.readsChanged(o) {
+			continue // its render read no changed file: not an effect of this promotion
+		}
 		res := o.Result
 		if o.Err != nil {
 			if ctx.Err() != nil {
@@ -184,4 +187,16 @@ func (j *judgement) needsBase() bool {
 		}
 	}
 	return false
+}
+
+// readsChanged reports whether the render of a selected root read a changed file.
+// Selection (reachSet) already keeps only roots that may read one, so until the
+// renderer reports what it read, every selected root counts.
+//
+// TODO(render.Result read list): when render.Result gains the field that lists the
+// repository-relative files a render read, this is the one line to change —
+// return slices.ContainsFunc(o.Rendered.<that field>, j.isChanged) — and reachSet
+// stays as the bound on what is written to render.
+func (j *judgement) readsChanged(o Outcome) bool {
+	return o.Rendered != nil
 }

@@ -160,13 +160,11 @@ func (j *judgement) selectRoots() error {
 }
 
 // reachSet is what a root's render may read: whole directories and single files,
-// repository-relative.
-//
-// TODO(render.Result read list): this approximates "whose render reads a changed
-// file" from the root's directory tree and its kustomizations' references. When
-// render.Result lists the repository-relative files a render read, render every
-// candidate root and keep it when slices.ContainsFunc(j.changed, readList.Contains)
-// — the one line in selectRoots that calls reach.covers — and drop reach.
+// repository-relative. It approximates "whose render reads a changed file" from the
+// root's directory tree and its kustomizations' references, from above: it may select
+// a root whose render reads no changed file, never miss one that does. It also bounds
+// what is written to render the selected roots. The exact answer is the render's own
+// list of files read: see readsChanged.
 type reachSet struct {
 	dirs  []string
 	files []string
