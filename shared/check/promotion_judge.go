@@ -195,8 +195,10 @@ func (j *judgement) needsBase() bool {
 //
 // TODO(render.Result read list): when render.Result gains the field that lists the
 // repository-relative files a render read, this is the one line to change —
-// return slices.ContainsFunc(o.Rendered.<that field>, j.isChanged) — and reachSet
-// stays as the bound on what is written to render.
+//
+//	return slices.ContainsFunc(o.Rendered.<that field>, func(f string) bool { return slices.Contains(j.changed, f) })
+//
+// — and reachSet stays as the bound on what is written to render.
 func (j *judgement) readsChanged(o Outcome) bool {
 	return o.Rendered != nil
 }
