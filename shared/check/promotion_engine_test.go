@@ -145,6 +145,17 @@ func TestRunPromotion(t *testing.T) {
 			verdict: evaluate.Allowed, roots: []string{"apps/api/overlays/prod"},
 		},
 		{
+			name: "a component that the prod overlay takes in, rendered only as part of it",
+			change: map[string]string{
+				"apps/api/overlays/prod/components/debug/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\n" +
+					"kind: Component\nresources: [debug.yaml]\n",
+				"apps/api/overlays/prod/components/debug/debug.yaml": deployment("debug", "ghcr.io/example/debug:latest"),
+				"apps/api/overlays/prod/kustomization.yaml":          overlay + "components: [components/debug]\n",
+			},
+			verdict: evaluate.Denied, reason: check.ReasonPolicyViolation, roots: []string{"apps/api/overlays/prod"},
+			findingIn: "apps/api/overlays/prod",
+		},
+		{
 			name:    "a chart template change that reaches prod through its prod values",
 			change:  map[string]string{"charts/pay/templates/deployment.yaml": deployment("pay", "{{ .Values.image | replace \"@\" \":latest@\" }}")},
 			verdict: evaluate.Denied, reason: check.ReasonPolicyViolation, roots: []string{"charts/pay"}, findingIn: "charts/pay/templates/deployment.yaml",

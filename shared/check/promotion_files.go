@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"sigs.k8s.io/kustomize/api/types"
 
 	"github.com/promotion-gate/promotion-gate/shared/changescope"
 	"github.com/promotion-gate/promotion-gate/shared/extract"
@@ -26,14 +27,16 @@ type judgement struct {
 	headDir string // what the selected roots may read of the head revision
 	baseDir string // the same of the base revision, for roots with changeScope rules
 
-	groups  map[string]*group
-	order   []string
-	files   []string
-	limits  render.Limits
-	total   int64
-	roots   []root
-	commits []*object.Commit
-	ext     Verifiers
+	groups map[string]*group
+	order  []string
+	files  []string
+	limits render.Limits
+	total  int64
+	roots  []root
+	// kustomizations caches the kustomization files read at the head, by directory.
+	kustomizations map[string]*types.Kustomization
+	commits        []*object.Commit
+	ext            Verifiers
 }
 
 // group is what one environment of the promotion holds: the changed files classified

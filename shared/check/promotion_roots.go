@@ -114,6 +114,12 @@ func (j *judgement) candidates() ([]root, error) {
 		if err := add(k, nil); err != nil {
 			return nil, err
 		}
+		// A component is rendered as part of the kustomizations that use it, never alone.
+		if n := len(out); n > 0 && out[n-1].path == k {
+			if kz := j.kustomization(k); kz != nil && kz.Kind == types.ComponentKind {
+				out = out[:n-1]
+			}
+		}
 	}
 	for _, c := range j.tree.charts {
 		if slices.Contains(j.tree.kustomizations, c) {
@@ -223,26 +229,39 @@ func (j *judgement) reach(r root) (reachSet, error) {
 	return s, nil
 }
 
-// references lists the path-like entries of dir's kustomization; none when it has no
-// kustomization or it does not parse (the render then fails and says why).
-func (j *judgement) references(dir string) []string {
-	var k types.Kustomization
-	found := false
+// kustomization returns the kustomization of dir at the head, read once; nil when dir
+// has none or it does not parse (a render of it then fails and says why).
+func (j *judgement) kustomization(dir string) *types.Kustomization {
+	if k, ok := j.kustomizations[dir]; ok {
+		return k
+	}
+	var k *types.Kustomization
 	for _, name := range konfig.RecognizedKustomizationFileNames() {
 		file := path.Join(dir, name)
 		if !j.tree.files[file] {
 			continue
 		}
 		data, err := j.req.Revisions.ReadFile(j.req.Head, file, j.limits.MaxFileBytes)
-		if err != nil {
-			break // the render reads it too, and says why it cannot
-		}
-		if k.Unmarshal(data) == nil {
-			found = true
+		if err == nil {
+			k = &types.Kustomization{}
+			if k.Unmarshal(data) != nil {
+				k = nil
+			}
 		}
 		break
 	}
-	if !found {
+	if j.kustomizations == nil {
+		j.kustomizations = map[string]*types.Kustomization{}
+	}
+	j.kustomizations[dir] = k
+	return k
+}
+
+// references lists the path-like entries of dir's kustomization; none when it has no
+// kustomization or it does not parse (the render then fails and says why).
+func (j *judgement) references(dir string) []string {
+	k := j.kustomization(dir)
+	if k == nil {
 		return nil
 	}
 	refs := slices.Concat(k.Resources, k.Bases, k.Components, k.Crds, k.Configurations,
