@@ -1,13 +1,18 @@
 package controller_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
+	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/gittest"
+	"github.com/promotion-gate/promotion-gate/shared/check"
+	"github.com/promotion-gate/promotion-gate/shared/gitrev"
+	"github.com/promotion-gate/promotion-gate/shared/policy"
 )
 
 // clusterPolicy protects the cluster tree as well as the prod overlays.
@@ -137,6 +142,64 @@ func TestJudgesEverythingAPromotionChanges(t *testing.T) {
 				h.g.Expect(ev.Error).To(ContainSubstring("clusters/prod/broken.yaml"))
 			}
 			h.g.Expect(h.held("payments-api-prod")).To(Equal(1.0))
+		})
+	}
+}
+
+// The gate's verdict and findings for a base change that reaches prod are what the CLI's
+// request path (check.Run on P with the base revision, as `promotion-gate check
+// apps/payments-api/overlays/prod --base T` runs it) gives for the prod overlay.
+func TestGateAgreesWithTheCLIOnTheReachedRoot(t *testing.T) {
+	for _, image := range []string{"ghcr.io/example/sidecar:1.0.0", "docker.io/library/nginx"} {
+		t.Run(image, func(t *testing.T) {
+			h := newHarness(t)
+			srv := gittest.NewHTTP(t, "", "")
+			f := h.newFleet(srv.URL("fleet.git"), nil, "payments-api")
+			h.setPolicy(clusterPolicy)
+			a := h.automation(f, "payments-api-prod", "payments-api")
+			h.gate("payments-api-prod", a.Name)
+			h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.UpToDateReason)
+			target := h.head(f, "main")
+			_, err := f.human.Commit(h.ctx, "main", "automation/payments-api-prod", map[string]string{
+				"apps/payments-api/base/kustomization.yaml": "resources: [sidecar.yaml]\n",
+				"apps/payments-api/base/sidecar.yaml":       workload("sidecar", image),
+			}, "Add a sidecar")
+			h.g.Expect(err).NotTo(HaveOccurred())
+			p := h.iacPush(f, a, map[string]string{
+				overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", digestB),
+			})
+			g := h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.PolicyViolationReason)
+
+			// The CLI's path: P and T written out, the prod overlay checked at P.
+			auth, err := git.NewAuth(f.url, nil)
+			h.g.Expect(err).NotTo(HaveOccurred())
+			auth.AllowInsecureHTTP = true
+			sess, err := git.NewCache(t.TempDir()).Open(h.ctx, f.url, auth)
+			h.g.Expect(err).NotTo(HaveOccurred())
+			defer sess.Close()
+			_, err = sess.Fetch(h.ctx)
+			h.g.Expect(err).NotTo(HaveOccurred())
+			head, base := t.TempDir(), t.TempDir()
+			h.g.Expect(sess.Export(p, head, gitrev.DefaultLimits, nil)).To(Succeed())
+			h.g.Expect(sess.Export(target, base, gitrev.DefaultLimits, nil)).To(Succeed())
+			set, err := policy.Parse(policy.Source{Name: "base.yaml", Data: []byte(clusterPolicy)})
+			h.g.Expect(err).NotTo(HaveOccurred())
+			cli := check.Run(h.ctx, check.Request{
+				Path: filepath.Join(head, "apps/payments-api/overlays/prod"), RepoRoot: head, BaseRoot: base,
+				Policy: set, Query: policy.Query{Branch: "main"},
+			})
+			h.g.Expect(cli.Err).NotTo(HaveOccurred())
+
+			ev := g.Status.LastEvaluation
+			h.g.Expect(ev.Verdict).To(Equal(string(cli.Result.Verdict)))
+			h.g.Expect(ev.Environment).To(Equal(cli.Result.Environment))
+			var want []gatev1.Finding
+			for _, f := range cli.Result.Findings {
+				want = append(want, gatev1.Finding{Rule: f.Rule, Check: f.Check, Enforcement: string(f.Enforcement),
+					Image: f.Image, File: f.Source.File, Field: f.Source.FieldPath, Message: f.Message, Fix: f.Fix})
+			}
+			h.g.Expect(want).NotTo(BeEmpty())
+			h.g.Expect(ev.Findings).To(Equal(want), "the gate's findings are the CLI's for the reached root")
 		})
 	}
 }
