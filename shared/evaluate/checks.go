@@ -67,30 +67,25 @@ type violation struct {
 	message, fix string
 }
 
-// The Finding.Check names of the clauses about a promotion rather than its images:
-// they are checked by the callers that see the promotion (flux-gate, the CLI's --base)
-// and filed as findings of their rules.
+// The Finding.Check names of the clauses about a promotion rather than its images: the
+// promotion checkers run them when a Request carries a Promotion.
 const (
 	CheckCommitSignatures = "commitSignatures"
 	CheckChangeScope      = "changeScope"
 )
 
-// promotionChecks describe the promotion clauses for reports.
-var promotionChecks = map[string]string{
-	CheckCommitSignatures: "The promoted commit (with allCommits, every commit of the promotion) must be " +
-		"signed by one of the rule's OpenPGP or SSH keys.",
-	CheckChangeScope: "A promotion may change image fields only: any other changed field (replicas, " +
-		"env, resources) is a finding that names it.",
-}
-
 // Checks returns the names of the rule clauses the evaluator knows, in evaluation
 // order, followed by the built-in image reference check and the promotion clauses.
 func Checks() []string {
-	names := make([]string, 0, len(checkers)+3)
+	names := make([]string, 0, len(checkers)+1+len(promotionCheckers))
 	for _, c := range checkers {
 		names = append(names, c.name())
 	}
-	return append(names, checkValidImageReference, CheckCommitSignatures, CheckChangeScope)
+	names = append(names, checkValidImageReference)
+	for _, c := range promotionCheckers {
+		names = append(names, c.name())
+	}
+	return names
 }
 
 // Effective is the enforcement a finding of a rule gets: unprotected environments only
@@ -110,8 +105,10 @@ func DescribeCheck(name string) string {
 		return "Every image must be a reference the container runtime can parse: " +
 			"[registry/]repository[:tag][@sha256:digest]."
 	}
-	if d, ok := promotionChecks[name]; ok {
-		return d
+	for _, c := range promotionCheckers {
+		if c.name() == name {
+			return c.description()
+		}
 	}
 	for _, c := range checkers {
 		if c.name() == name {

@@ -51,6 +51,7 @@ func Evaluate(ctx context.Context, req Request) Result {
 		}
 		e.image(ctx, &req.Images[i], rules)
 	}
+	e.promotion(ctx, req.Promotion, rules)
 	if err := ctx.Err(); err != nil {
 		return Failure(cls, req.Policy.Revision, fmt.Errorf("evaluate %d images: %w", len(req.Images), err))
 	}

@@ -44,6 +44,9 @@ type Request struct {
 	Verifier ImageVerifier
 	// Plugins runs the rules' external plugin checks. Nil fails such rules closed.
 	Plugins PluginRunner
+	// Promotion, when set, is checked by the promotion clauses (commitSignatures,
+	// changeScope) of the environment's rules; nil leaves them unchecked.
+	Promotion *Promotion
 }
 
 // Finding is one violation: one clause of one rule broken by one image.

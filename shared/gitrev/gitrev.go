@@ -78,12 +78,16 @@ type Exported struct {
 type writer struct {
 	dir   string
 	lim   Limits
+	keep  func(string) bool // nil keeps every file
 	files int
 	total int64
 }
 
 func (w *writer) write(f *object.File) error {
 	if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
+		return nil
+	}
+	if w.keep != nil && !w.keep(f.Name) {
 		return nil
 	}
 	if !filepath.IsLocal(filepath.FromSlash(f.Name)) || strings.Contains(f.Name, "\\") {

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
 )
 
 // Source is one named input of policy documents. Name appears in every error and in
@@ -85,16 +83,25 @@ func isYAMLName(name string) bool {
 	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
 }
 
+// ConfigMap is what FromConfigMaps needs of a Kubernetes ConfigMap: the door that
+// reads ConfigMaps (flux-gate) converts its API objects, so that this package stays
+// free of Kubernetes API types.
+type ConfigMap struct {
+	Namespace, Name string
+	Labels          map[string]string
+	Data            map[string]string
+}
+
 // FromConfigMaps parses the ConfigMaps labelled promotion-gate.io/policy: "true"; each
 // *.yaml or *.yml data key holds policy documents. Other ConfigMaps and keys are
 // ignored. No labelled ConfigMap is an error, so that callers fail closed.
-func FromConfigMaps(cms []corev1.ConfigMap) (*Set, error) {
+func FromConfigMaps(cms []ConfigMap) (*Set, error) {
 	labelled := slices.Clone(cms)
-	labelled = slices.DeleteFunc(labelled, func(cm corev1.ConfigMap) bool { return cm.Labels[ConfigMapLabel] != "true" })
+	labelled = slices.DeleteFunc(labelled, func(cm ConfigMap) bool { return cm.Labels[ConfigMapLabel] != "true" })
 	if len(labelled) == 0 {
 		return nil, fmt.Errorf("load policy: no ConfigMap is labelled %s: \"true\"; label the ConfigMaps that hold the policy", ConfigMapLabel)
 	}
-	slices.SortFunc(labelled, func(a, b corev1.ConfigMap) int {
+	slices.SortFunc(labelled, func(a, b ConfigMap) int {
 		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 	var sources []Source

@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -81,19 +79,19 @@ func TestLoadProjectedConfigMap(t *testing.T) {
 }
 
 func TestFromConfigMaps(t *testing.T) {
-	cm := func(ns, name string, labels, data map[string]string) corev1.ConfigMap {
-		return corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels}, Data: data}
+	cm := func(ns, name string, labels, data map[string]string) ConfigMap {
+		return ConfigMap{Namespace: ns, Name: name, Labels: labels, Data: data}
 	}
 	policyLabel := map[string]string{ConfigMapLabel: "true"}
 	tests := []struct {
 		name    string
-		cms     []corev1.ConfigMap
+		cms     []ConfigMap
 		sources []string
 		want    string
 	}{
 		{
 			name: "labelled ConfigMaps, yaml keys only, several documents in one key",
-			cms: []corev1.ConfigMap{
+			cms: []ConfigMap{
 				cm("flux-system", "rules", policyLabel, map[string]string{
 					"rules.yml": header + "spec:\n" + digestRule + "---\n" + header + "spec:\n  rules:\n    - {name: tags, denyTags: [latest]}\n",
 					"README":    "ignored",
@@ -106,19 +104,19 @@ func TestFromConfigMaps(t *testing.T) {
 		},
 		{
 			name: "errors name the ConfigMap and key",
-			cms: []corev1.ConfigMap{cm("flux-system", "platform", policyLabel, map[string]string{
+			cms: []ConfigMap{cm("flux-system", "platform", policyLabel, map[string]string{
 				"prod.yaml": header + "spec:\n  rules:\n    - name: r\n      requireDigests: true\n",
 			})},
 			want: `policy configmap flux-system/platform key prod.yaml: line 7: unknown field "requireDigests" in rule; check the spelling against docs/policy.md`,
 		},
 		{
 			name: "no labelled ConfigMap",
-			cms:  []corev1.ConfigMap{cm("flux-system", "unlabelled", nil, map[string]string{"x.yaml": basePolicy})},
+			cms:  []ConfigMap{cm("flux-system", "unlabelled", nil, map[string]string{"x.yaml": basePolicy})},
 			want: `no ConfigMap is labelled promotion-gate.io/policy: "true"`,
 		},
 		{
 			name: "labelled ConfigMap without yaml keys",
-			cms:  []corev1.ConfigMap{cm("flux-system", "p", policyLabel, map[string]string{"policy.json": "{}"})},
+			cms:  []ConfigMap{cm("flux-system", "p", policyLabel, map[string]string{"policy.json": "{}"})},
 			want: "have no *.yaml or *.yml data keys",
 		},
 	}
@@ -145,9 +143,9 @@ func TestLoadAndConfigMapsAgree(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"base.yaml": basePolicy})
 	fromFile, err := Load(dir)
 	g.Expect(err).NotTo(HaveOccurred())
-	fromCM, err := FromConfigMaps([]corev1.ConfigMap{{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "flux-system", Name: "platform", Labels: map[string]string{ConfigMapLabel: "true"}},
-		Data:       map[string]string{"base.yaml": basePolicy},
+	fromCM, err := FromConfigMaps([]ConfigMap{{
+		Namespace: "flux-system", Name: "platform", Labels: map[string]string{ConfigMapLabel: "true"},
+		Data: map[string]string{"base.yaml": basePolicy},
 	}})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(fromCM.Revision).To(Equal(fromFile.Revision))

@@ -103,16 +103,8 @@ func Write(w io.Writer, format Format, targets []Target) error {
 func Overall(targets []Target) evaluate.Verdict {
 	v := evaluate.Allowed
 	for _, t := range targets {
-		switch t.Result.Verdict {
-		case evaluate.Denied:
-			return evaluate.Denied
-		case evaluate.Warned:
-			v = evaluate.Warned
-		case evaluate.Allowed:
-		default:
-			// An unknown verdict is not an allowance.
-			return evaluate.Denied
-		}
+		// evaluate.Worst ranks an unknown verdict as Denied: it is not an allowance.
+		v = evaluate.Worst(v, t.Result.Verdict)
 	}
 	return v
 }

@@ -99,7 +99,7 @@ func TestFluxGateFlagsKnown(t *testing.T) {
 func TestPoliciesFromValuesAreValid(t *testing.T) {
 	seen := 0
 	for _, c := range allCases(t) {
-		var cms []corev1.ConfigMap
+		var cms []policy.ConfigMap
 		for _, o := range objectsOfKind(renderCase(t, c).Objects, "ConfigMap") {
 			if o.GetLabels()["promotion-gate.io/policy"] != "true" {
 				continue
@@ -113,7 +113,7 @@ func TestPoliciesFromValuesAreValid(t *testing.T) {
 					t.Errorf("%s: ConfigMap %s key %q: policy keys end in .yaml", c, cm.Name, key)
 				}
 			}
-			cms = append(cms, cm)
+			cms = append(cms, policy.ConfigMap{Namespace: cm.Namespace, Name: cm.Name, Labels: cm.Labels, Data: cm.Data})
 		}
 		if len(cms) == 0 {
 			continue

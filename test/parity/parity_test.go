@@ -181,7 +181,7 @@ func decode(t *testing.T, who string, out cmpharness.Result) decoded {
 	return d
 }
 
-func runCLI(t *testing.T, root, policyDir string, tg target) (decoded, cmpharness.Result) {
+func runCLI(t *testing.T, root, policyDir string, tg target, extra ...string) (decoded, cmpharness.Result) {
 	t.Helper()
 	args := []string{"check", tg.path, "--policy", policyDir, "--repo-root", root, "--app", tg.app,
 		"--namespace", tg.namespace, "--release-name", tg.app, "--kube-version", "1.31.0", "-o", "json"}
@@ -191,6 +191,7 @@ func runCLI(t *testing.T, root, policyDir string, tg target) (decoded, cmpharnes
 	if tg.environment != "" {
 		args = append(args, "--env", tg.environment)
 	}
+	args = append(args, extra...)
 	out := cmpharness.Run(t, root, nil, cliBin, args...)
 	return decode(t, "CLI", out), out
 }

@@ -98,8 +98,8 @@ type Evaluation struct {
 	// PolicyRevision is the digest of the merged policy used.
 	// +optional
 	PolicyRevision string `json:"policyRevision,omitempty"`
-	// Files are the repository-relative files evaluated: the YAML files under the
-	// automation's update path that changed between target and proposal.
+	// Files are the repository-relative files evaluated one by one: the YAML and JSON
+	// files that changed between target and proposal, wherever they are.
 	// +optional
 	Files []string `json:"files,omitempty"`
 	// Images are the image references found in those files.

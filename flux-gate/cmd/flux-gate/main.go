@@ -16,15 +16,15 @@ import (
 	"github.com/fluxcd/pkg/runtime/logger"
 	"github.com/fluxcd/pkg/runtime/probes"
 	flag "github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 	ctrl "sigs.k8s.io/controller-runtime"
 	crtlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/controller"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
-	"github.com/promotion-gate/promotion-gate/flux-gate/internal/verifiers"
+	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/plugin"
-
 	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
@@ -54,6 +54,9 @@ func run() error {
 		verifyCacheTTL    time.Duration
 		trustDir          string
 		pluginDir         string
+		renderMaxMemory   string
+		renderCacheDir    string
+		renderCacheSize   string
 		printVersion      bool
 		logOptions        logger.Options
 		leaderElection    leaderelection.Options
@@ -75,6 +78,9 @@ func run() error {
 	flag.DurationVar(&verifyCacheTTL, "verify-cache-ttl", 10*time.Minute, "How long a digest whose signatures and attestations verified is remembered (less when a scan's maxAge runs out sooner).")
 	flag.StringVar(&pluginDir, "plugin-dir", "/usr/local/lib/promotion-gate/plugins", "The directory relative plugin paths in the policy are resolved against (the image ships promotion-gate-scan-report there).")
 	flag.StringVar(&trustDir, "trust-dir", "", "A directory for policy key material given as a file (relative paths are relative to it); empty refuses file references: use secretRef or configMapRef.")
+	flag.StringVar(&renderMaxMemory, "render-max-memory", "512Mi", "The memory budget of each render of a root a promotion reaches (a quantity); a render over it holds the promotion.")
+	flag.StringVar(&renderCacheDir, "render-cache-dir", "", "A private directory where renders are kept, keyed by everything they read (default: renders/ in --git-cache-dir, on the same volume; \"off\" disables it).")
+	flag.StringVar(&renderCacheSize, "render-cache-size", "256Mi", "The size bound of the render cache; least recently used renders are evicted.")
 	flag.BoolVar(&printVersion, "version", false, "Print the version and exit.")
 	logOptions.BindFlags(flag.CommandLine)
 	leaderElection.BindFlags(flag.CommandLine)
@@ -140,10 +146,13 @@ func run() error {
 		AllowInsecureHTTP: allowInsecureHTTP,
 		RetryInterval:     retryInterval,
 		TrustDir:          trustDir,
-		Verifiers: verifiers.NewFactory(verifiers.Options{
-			Timeout: registryTimeout, CacheTTL: verifyCacheTTL,
-		}),
+		Verifiers: &check.VerifierOptions{
+			RegistryTimeout: registryTimeout, CacheTTL: verifyCacheTTL,
+		},
 		Plugins: plugins,
+	}
+	if r.Render, err = renderOptions(renderMaxMemory, renderCacheDir, renderCacheSize, gitCacheDir); err != nil {
+		return err
 	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: concurrent}); err != nil {
@@ -154,6 +163,34 @@ func run() error {
 		return fmt.Errorf("run manager: %w", err)
 	}
 	return nil
+}
+
+// renderOptions turns the render flags into the options of every root render. A render
+// cache that cannot be used is logged and left out: the gate renders without it.
+func renderOptions(maxMemory, cacheDir, cacheSize, gitCacheDir string) (render.Options, error) {
+	q, err := resource.ParseQuantity(maxMemory)
+	if err != nil || q.Value() < 64<<20 {
+		return render.Options{}, fmt.Errorf("--render-max-memory %q: want a quantity of at least 64Mi, such as 512Mi", maxMemory)
+	}
+	opts := render.Options{MaxMemory: q.Value()}
+	if cacheDir == "off" {
+		return opts, nil
+	}
+	if cacheDir == "" {
+		cacheDir = filepath.Join(gitCacheDir, "renders")
+	}
+	size, err := resource.ParseQuantity(cacheSize)
+	if err != nil || size.Value() <= 0 {
+		return render.Options{}, fmt.Errorf("--render-cache-size %q: want a size such as 1Gi", cacheSize)
+	}
+	log := ctrl.Log.WithName("render-cache")
+	cache, err := render.NewCache(cacheDir, size.Value(), func(err error) { log.Error(err, "render cache") })
+	if err != nil {
+		log.Error(err, "rendering without the render cache")
+		return opts, nil
+	}
+	opts.Cache = cache
+	return opts, nil
 }
 
 func buildVersion() string {

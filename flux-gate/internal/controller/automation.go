@@ -137,8 +137,3 @@ func cleanUpdatePath(p string) string {
 	p = path.Clean("/" + strings.TrimSpace(p))
 	return strings.TrimPrefix(p, "/")
 }
-
-// underPath reports whether a repository-relative file is inside dir ("" = root).
-func underPath(file, dir string) bool {
-	return dir == "" || file == dir || strings.HasPrefix(file, dir+"/")
-}

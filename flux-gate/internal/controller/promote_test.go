@@ -136,4 +136,5 @@ func TestAutomationPushingToTargetStalls(t *testing.T) {
 	h.g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
 	h.g.Expect(stalled.Message).To(ContainSubstring("spec.git.push.branch"))
 	h.conformant("payments-api-prod")
+	h.waitEvent("payments-api-prod", corev1.EventTypeWarning, gatev1.AutomationMisconfiguredReason, "spec.git.push.branch")
 }

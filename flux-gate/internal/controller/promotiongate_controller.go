@@ -21,7 +21,9 @@ import (
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
+	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
+	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 // ControllerName names the controller in events, field managers and logs.
@@ -48,15 +50,25 @@ type PromotionGateReconciler struct {
 	RetryInterval time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Verifiers builds the registry verifier for the signatures and attestations
-	// clauses; nil makes rules with those clauses fail closed.
-	Verifiers VerifierFactory
+	// Verifiers configure the registry verifier of the signatures and attestations
+	// clauses (check.NewVerifiers, with the policy namespace's trust material and
+	// Plugins filled in); nil makes rules with those clauses fail closed.
+	Verifiers *check.VerifierOptions
 	// TrustDir is where policy key material given as a file is read; empty refuses
 	// file references (use secretRef or configMapRef).
 	TrustDir string
 	// Plugins runs the rules' external plugin checks; nil makes rules with plugins
 	// fail closed.
 	Plugins evaluate.PluginRunner
+	// WorkDir is where a proposal is written to render the roots it changes; "" means
+	// the system's temporary directory.
+	WorkDir string
+	// Render bounds and caches the renders of those roots: MaxMemory (0 means
+	// render.DefaultMaxMemory) and Cache (nil renders every root afresh).
+	Render render.Options
+
+	// verifiers are built once from Verifiers by SetupWithManager.
+	verifiers check.Verifiers
 
 	// policyWarnings logs the policy's warnings once per policy revision.
 	policyWarnings policyWarnings
@@ -99,8 +111,10 @@ func (r *PromotionGateReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 
 	patcher := patch.NewSerialPatcher(gate, r.Client)
+	before, note := keyOf(gate), &notification{}
 	defer func() {
 		r.summarize(gate, retErr)
+		r.notify(gate, before, note)
 		// Stalled and waiting gates are not errors to retry with backoff: a watch
 		// (or, for waiting, the interval) brings them back.
 		var stall *stallError
@@ -130,7 +144,7 @@ func (r *PromotionGateReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if gate.Generation != gate.Status.ObservedGeneration {
 		conditions.MarkReconciling(gate, meta.ProgressingReason, "reconciling generation %d", gate.Generation)
 	}
-	return r.reconcile(ctx, gate, patcher)
+	return r.reconcile(ctx, gate, patcher, note)
 }
 
 // summarize derives the final conditions from how the reconciliation ended, in one

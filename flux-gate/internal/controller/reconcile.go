@@ -8,19 +8,19 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	"github.com/fluxcd/pkg/runtime/patch"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
+	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 )
 
 // reconcile does the work in the order a person would explain it: read the
 // automation, read the policy, fetch the target head T and the proposal head P,
 // decide whether there is anything to promote, evaluate P, then promote or hold.
-func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.PromotionGate, patcher *patch.SerialPatcher) (ctrl.Result, error) {
+func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.PromotionGate, patcher *patch.SerialPatcher, note *notification) (ctrl.Result, error) {
 	log := ctrl.LoggerFrom(ctx)
 
 	// 1. The automation: where it pushes, which branch we promote to, credentials.
@@ -91,25 +91,17 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 			}
 			return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 		}
-		return r.handleStale(ctx, gate, auto, sess, target, proposal)
+		return r.handleStale(ctx, gate, auto, sess, target, proposal, note)
 	}
 
 	// 5. Evaluate exactly the proposal commit.
-	res, files := r.evaluateProposal(ctx, sess, gate, auto, set, policyErr, target, proposal)
-	isNew := r.recordEvaluation(gate, res, files, target, proposal)
+	out := r.evaluateProposal(ctx, sess, gate, auto, set, policyErr, target, proposal)
+	res := out.Result
+	r.recordEvaluation(gate, res, out.Files, target, proposal)
 	if res.Verdict == evaluate.Denied {
-		reason := gatev1.PolicyViolationReason
-		switch {
-		case policyErr != nil || errors.Is(evaluationError(res), errPolicyInvalid):
-			reason = gatev1.PolicyInvalidReason
-		case res.Error != "":
-			reason = gatev1.EvaluationFailedReason
-		}
 		r.setHeld(gate, true)
-		conditions.MarkFalse(gate, meta.ReadyCondition, reason, "%s", holdMessage(auto, proposal, res))
-		if isNew {
-			r.event(gate, corev1.EventTypeWarning, reason, proposal, "%s", holdEvent(auto, proposal, res))
-		}
+		conditions.MarkFalse(gate, meta.ReadyCondition, holdReason(out.Reason), "%s", holdMessage(auto, proposal, res))
+		note.message = holdEvent(auto, proposal, res)
 		return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 	}
 
@@ -136,8 +128,21 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	r.recordPromotion(gate, auto, res, target, proposal)
 	r.setHeld(gate, false)
 	conditions.MarkTrue(gate, meta.ReadyCondition, gatev1.PromotedReason, "promoted %s to %s (was %s)", short(proposal), auto.target, short(target))
-	r.event(gate, corev1.EventTypeNormal, gatev1.PromotedReason, proposal, "%s", promotedEvent(auto, res, target, proposal))
+	note.message = promotedEvent(auto, res, target, proposal)
 	return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
+}
+
+// holdReason is the Ready reason of a held proposal: the engine's reason, which the
+// API spells the same way; a reason this controller does not know holds as a failed
+// evaluation.
+func holdReason(reason check.Reason) string {
+	switch reason {
+	case check.ReasonPolicyViolation:
+		return gatev1.PolicyViolationReason
+	case check.ReasonPolicyInvalid:
+		return gatev1.PolicyInvalidReason
+	}
+	return gatev1.EvaluationFailedReason
 }
 
 // completeInterruptedPromotion records a promotion whose push succeeded but whose

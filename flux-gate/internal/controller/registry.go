@@ -12,46 +12,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 	"github.com/promotion-gate/promotion-gate/shared/extract"
-	"github.com/promotion-gate/promotion-gate/shared/policy"
 	"github.com/promotion-gate/promotion-gate/shared/registry"
 	"github.com/promotion-gate/promotion-gate/shared/trust"
 )
-
-// VerifierFactory builds the registry verifier of one evaluation from the registry
-// credentials of the gate's image repositories and the resolver of the policy's trust
-// material. The process builds one factory (package verifiers) around one long-lived
-// verification cache.
-type VerifierFactory func(keychain authn.Keychain, trust trust.Resolver) (evaluate.ImageVerifier, error)
-
-// needsRegistry reports whether a rule of the environments checks signatures or
-// attestations, so that a proposal without such rules reads no pull secrets.
-func needsRegistry(set *policy.Set, envs []policy.Classification) bool {
-	for _, cls := range envs {
-		for _, r := range set.RulesFor(cls.Environment) {
-			if r.Signatures != nil || len(r.Attestations) > 0 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// verifier returns the image verifier for the images of the proposal, or nil when no
-// rule of its environments needs one, or when the controller was started without one
-// (rules that need it then fail closed).
-func (r *PromotionGateReconciler) verifier(ctx context.Context, gateNS string, set *policy.Set,
-	envs []policy.Classification, images []extract.Image) (evaluate.ImageVerifier, error) {
-	if r.Verifiers == nil || !needsRegistry(set, envs) {
-		return nil, nil
-	}
-	kc, err := r.registryKeychain(ctx, gateNS, images)
-	if err != nil {
-		return nil, err
-	}
-	return r.Verifiers(kc, r.trust())
-}
 
 // trust resolves the policy's key material: Secrets and ConfigMaps in the policy
 // namespace, which the platform team owns. Not the gate's namespace: whoever can write

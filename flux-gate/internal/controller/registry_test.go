@@ -15,7 +15,7 @@ import (
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/gittest"
-	"github.com/promotion-gate/promotion-gate/flux-gate/internal/verifiers"
+	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/registry/registrytest"
 )
 
@@ -65,7 +65,7 @@ func TestImageSignatures(t *testing.T) {
 			}
 
 			h := newBareHarness(t)
-			h.verifiers = verifiers.NewFactory(verifiers.Options{Timeout: 5 * time.Second})
+			h.verifiers = &check.VerifierOptions{RegistryTimeout: 5 * time.Second}
 			h.startManager()
 			t.Cleanup(h.stopManager)
 			h.imageRepository(reg.Host, "payments-api", img.Repository, !tc.noPullSecret)

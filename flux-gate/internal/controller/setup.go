@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
+	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/policy"
 )
 
@@ -41,6 +42,30 @@ type Options struct {
 // wakes their gates at once), GitRepositories, and the policy ConfigMaps (a
 // change re-evaluates every gate).
 func (r *PromotionGateReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	r.verifiers = check.Verifiers{Plugins: r.Plugins}
+	// Show at start that renders work here, rather than at the first promotion.
+	go func() {
+		if err := check.WarmUp(ctx); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "a test render failed: promotions whose roots need rendering will hold until renders work")
+		}
+	}()
+	if r.Verifiers != nil {
+		vo := *r.Verifiers
+		vo.Trust = r.trust()
+		vo.Plugins = r.Plugins
+		if vo.UserAgent == "" {
+			vo.UserAgent = ControllerName
+		}
+		v, closeVerifiers, err := check.NewVerifiers(vo)
+		if err != nil {
+			return fmt.Errorf("set up the registry checks: %w", err)
+		}
+		r.verifiers = v
+		go func() {
+			<-ctx.Done()
+			closeVerifiers()
+		}()
+	}
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &gatev1.PromotionGate{}, automationIndex, func(o client.Object) []string {
 		return []string{o.(*gatev1.PromotionGate).Spec.AutomationRef.Name}

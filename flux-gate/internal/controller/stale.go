@@ -8,7 +8,6 @@ import (
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
-	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -27,7 +26,7 @@ const maxStaleCommits = 200
 // the automation for a new run, which rebuilds it on the current target. Otherwise
 // a person pushed there; hold and delete nothing.
 func (r *PromotionGateReconciler) handleStale(ctx context.Context, gate *gatev1.PromotionGate, auto *automation,
-	sess *git.Session, target, proposal string) (ctrl.Result, error) {
+	sess *git.Session, target, proposal string, note *notification) (ctrl.Result, error) {
 	commits, err := sess.CommitsAhead(target, proposal, maxStaleCommits)
 	if err != nil && !errors.Is(err, git.ErrTooManyCommits) {
 		return ctrl.Result{}, &reasonError{reason: gatev1.GitOperationFailedReason, err: err}
@@ -50,13 +49,7 @@ func (r *PromotionGateReconciler) handleStale(ctx context.Context, gate *gatev1.
 		msg := fmt.Sprintf("%s moved to %s, which %s on %s does not contain, and %s carries %s not written by the automation (%s <%s>): "+
 			"rebase or merge it onto %s, or delete the branch to let the automation rebuild it",
 			auto.target, short(target), short(proposal), auto.proposal, auto.proposal, foreign, auto.authorName, auto.authorEmail, auto.target)
-		// Warn once per diverged proposal, not at every interval.
-		again := conditions.GetReason(gate, meta.ReadyCondition) == gatev1.ProposalDivergedReason &&
-			conditions.GetMessage(gate, meta.ReadyCondition) == msg
 		conditions.MarkFalse(gate, meta.ReadyCondition, gatev1.ProposalDivergedReason, "%s", msg)
-		if !again {
-			r.event(gate, corev1.EventTypeWarning, gatev1.ProposalDivergedReason, proposal, "%s", msg)
-		}
 		return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 	}
 
@@ -77,7 +70,8 @@ func (r *PromotionGateReconciler) handleStale(ctx context.Context, gate *gatev1.
 	msg := fmt.Sprintf("%s moved to %s past the base of proposal %s (%d automation commit(s)); deleted branch %s and requested a new run of ImageUpdateAutomation %s to rebuild it",
 		auto.target, short(target), short(proposal), len(commits), auto.proposal, auto.obj.Name)
 	conditions.MarkFalse(gate, meta.ReadyCondition, gatev1.ProposalStaleReason, "%s", msg)
-	r.event(gate, corev1.EventTypeNormal, gatev1.ProposalStaleReason, proposal, "%s", msg)
+	// The branch is gone; the event still names the commit that was stale.
+	note.message, note.commit = msg, proposal
 	return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 }
 

@@ -19,11 +19,8 @@ const maxStatusFindings = 20
 // maxEventBytes bounds an event message; the API server refuses very long ones.
 const maxEventBytes = 4000
 
-// recordEvaluation writes the verdict on proposal to status and the metrics. It
-// reports whether this is a new evaluation (another commit, policy or verdict than
-// last time), so that a Warning event is sent once per hold, not every interval.
-func (r *PromotionGateReconciler) recordEvaluation(gate *gatev1.PromotionGate, res evaluate.Result, files []string, target, proposal string) bool {
-	prev := gate.Status.LastEvaluation
+// recordEvaluation writes the verdict on proposal to status and the metrics.
+func (r *PromotionGateReconciler) recordEvaluation(gate *gatev1.PromotionGate, res evaluate.Result, files []string, target, proposal string) {
 	ev := &gatev1.Evaluation{
 		Commit:         proposal,
 		TargetCommit:   target,
@@ -53,8 +50,6 @@ func (r *PromotionGateReconciler) recordEvaluation(gate *gatev1.PromotionGate, r
 	}
 	gate.Status.LastEvaluation = ev
 	r.Metrics.Evaluations.WithLabelValues(gate.Namespace, gate.Name, string(res.Verdict)).Inc()
-	return prev == nil || prev.Commit != ev.Commit || prev.PolicyRevision != ev.PolicyRevision ||
-		prev.Verdict != ev.Verdict || prev.Error != ev.Error
 }
 
 func (r *PromotionGateReconciler) recordPromotion(gate *gatev1.PromotionGate, auto *automation, res evaluate.Result, target, proposal string) {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/controller"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
+	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 
 	"github.com/promotion-gate/promotion-gate/shared/render"
@@ -100,7 +101,7 @@ type harness struct {
 	cacheDir string
 	// verifiers is the registry verifier factory the manager is started with; nil
 	// (the default) makes signatures and attestations rules fail closed.
-	verifiers controller.VerifierFactory
+	verifiers *check.VerifierOptions
 	// plugins runs the rules' plugin checks; nil fails such rules closed.
 	plugins evaluate.PluginRunner
 	stop    context.CancelFunc

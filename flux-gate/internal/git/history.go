@@ -9,6 +9,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/promotion-gate/promotion-gate/shared/gitrev"
 )
 
 // ErrBranchNotFound is returned by Head when the remote has no such branch.
@@ -115,8 +117,9 @@ func (s *Session) ChangedFiles(from, to string) ([]string, error) {
 	return files, nil
 }
 
-// ErrFileNotFound is returned by ReadFile when the commit has no such file.
-var ErrFileNotFound = errors.New("file not found")
+// ErrFileNotFound is returned by ReadFile when the commit has no such file; it is the
+// sentinel of shared/gitrev, so that the promotion engine recognises it.
+var ErrFileNotFound = gitrev.ErrFileNotFound
 
 // ReadFile returns a file's content at a commit, refusing files larger than limit
 // bytes: the content comes from whoever can push to the proposal branch.
@@ -202,6 +205,34 @@ func (s *Session) CommitsAhead(base, head string, max int) ([]Commit, error) {
 		return nil, fmt.Errorf("walk %s..%s: %w", base, head, err)
 	}
 	return out, nil
+}
+
+// Commits returns the commit objects of base..head, newest first, with their
+// signatures (CommitsAhead, then each commit read whole), at most max.
+func (s *Session) Commits(base, head string, max int) ([]*object.Commit, error) {
+	ahead, err := s.CommitsAhead(base, head, max)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*object.Commit, 0, len(ahead))
+	for _, c := range ahead {
+		obj, err := s.commit(c.Hash)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, obj)
+	}
+	return out, nil
+}
+
+// Export writes the regular files of a commit that keep accepts (all when nil) under
+// dir, within lim, so that the renderer reads the commit as it reads a work tree.
+func (s *Session) Export(commit, dir string, lim gitrev.Limits, keep func(path string) bool) error {
+	c, err := s.commit(commit)
+	if err != nil {
+		return err
+	}
+	return gitrev.ExportCommit(c, dir, lim, keep)
 }
 
 func subject(msg string) string {
