@@ -25,7 +25,7 @@ spec:
   environments:
     - name: prod
       protected: true
-      match: {paths: ["apps/*/overlays/prod/**", "clusters/prod/**", "charts/*/values-prod.yaml"]}
+      match: {paths: ["apps/*/overlays/prod/**", "clusters/prod/**", "charts/*/values-prod.yaml"], namespaces: ["*-prod"]}
     - name: staging
       match: {paths: ["apps/*/overlays/staging/**"]}
   rules:
@@ -140,6 +140,28 @@ func TestRunPromotion(t *testing.T) {
 			verdict: evaluate.Denied, reason: check.ReasonPolicyViolation, roots: []string{"apps/api/overlays/prod"},
 			// The finding names the file to edit: the base file that sets the image.
 			findingIn: "apps/api/base/sidecar.yaml",
+		},
+		{
+			name: "a dev overlay that renders the prod overlay on latest",
+			change: map[string]string{"apps/evil/overlays/dev/kustomization.yaml": "resources: [../../../api/overlays/prod]\n" +
+				"images: [{name: ghcr.io/example/api, newTag: latest, digest: ''}]\n"},
+			verdict: evaluate.Denied, reason: check.ReasonPolicyViolation, roots: []string{"apps/evil/overlays/dev"},
+		},
+		{
+			name:    "a dev overlay that renders into a prod namespace",
+			change:  map[string]string{"apps/evil/overlays/dev/kustomization.yaml": "namespace: api-prod\nresources: [../../../api/base]\n"},
+			verdict: evaluate.Denied, reason: check.ReasonPolicyViolation, roots: []string{"apps/evil/overlays/dev"},
+		},
+		{
+			name: "a changed file outside any protected path that puts a Deployment into a prod namespace",
+			change: map[string]string{"clusters/dev/evil.yaml": strings.Replace(deployment("evil", "ghcr.io/example/evil:latest"),
+				"metadata: {name: evil}", "metadata: {name: evil, namespace: api-prod}", 1)},
+			verdict: evaluate.Denied, reason: check.ReasonPolicyViolation, findingIn: "clusters/dev/evil.yaml",
+		},
+		{
+			name:    "a dev overlay that reads no protected file stays out of the judgement",
+			change:  map[string]string{"apps/api/overlays/dev/kustomization.yaml": "resources: [../../base]\n"},
+			verdict: evaluate.Allowed,
 		},
 		{
 			name:    "a file beside the prod overlay that its render does not read",

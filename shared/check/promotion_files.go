@@ -94,7 +94,12 @@ func (j *judgement) readFiles() error {
 		j.limits = render.DefaultLimits()
 	}
 	for _, f := range j.changed {
-		g, err := j.group(f)
+		var head fileDocs
+		var headErr error
+		if isManifest(f) && !j.tree.template(f) {
+			head, headErr = j.docs(j.req.Head, f)
+		}
+		g, err := j.group(f, head.docs)
 		if err != nil {
 			return err
 		}
@@ -106,7 +111,11 @@ func (j *judgement) readFiles() error {
 			}
 		case isManifest(f):
 			j.files = append(j.files, f)
-			if err := j.readManifest(g, f); err != nil {
+			err := headErr
+			if err == nil {
+				err = j.readManifest(g, f, head)
+			}
+			if err != nil {
 				g.failed = errors.Join(g.failed, err)
 			}
 		case scoped(j.req.Policy, g.cls):
@@ -125,13 +134,15 @@ func isManifest(name string) bool {
 	return false
 }
 
-// group returns the group of the environment a file is classified into.
-func (j *judgement) group(file string) (*group, error) {
+// group returns the group of the environment a file is classified into: by its path,
+// and by the namespaces its documents land in, as a render is (ByEffect).
+func (j *judgement) group(file string, docs []render.Document) (*group, error) {
 	q := policy.Query{Path: file, Branch: j.req.Branch, Requested: j.req.Environment}
 	cls, err := Classify(j.req.Policy, q, nil)
 	if err != nil {
 		return nil, errPolicy{fmt.Errorf("classify %s: %w", file, err)}
 	}
+	cls, _ = ByEffect(j.req.Policy, cls, &render.Result{Documents: docs})
 	key := fmt.Sprintf("%s/%t", cls.Environment, cls.Protected)
 	g := j.groups[key]
 	if g == nil {
@@ -142,13 +153,9 @@ func (j *judgement) group(file string) (*group, error) {
 	return g, nil
 }
 
-// readManifest reads one changed file at the head (and at the base, for the change
-// scope) into its group.
-func (j *judgement) readManifest(g *group, f string) error {
-	head, err := j.docs(j.req.Head, f)
-	if err != nil {
-		return err
-	}
+// readManifest adds one changed file, read at the head, to its group (and reads it at
+// the base, for the change scope).
+func (j *judgement) readManifest(g *group, f string, head fileDocs) error {
 	if scoped(j.req.Policy, g.cls) {
 		base, err := j.docs(j.req.Base, f)
 		if err != nil {

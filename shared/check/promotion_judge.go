@@ -166,6 +166,9 @@ func (j *judgement) renderRoots(ctx context.Context) (out []RootOutcome, rootFai
 		if o.Err == nil && !j.readsChanged(o) {
 			continue // its render read no changed file: not an effect of this promotion
 		}
+		if r.byEffect && !o.Result.Protected {
+			continue // unprotected by its path and by what it read and produced
+		}
 		res := o.Result
 		if o.Err != nil {
 			if ctx.Err() != nil {

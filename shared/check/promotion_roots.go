@@ -85,6 +85,10 @@ type root struct {
 	valuesFiles []string
 	cls         policy.Classification
 	reach       reachSet
+	// byEffect marks a root that its own path does not protect: it is rendered because
+	// the promotion changes what it reads, and judged only when its render turns out
+	// protected by what it read or the namespaces it renders into (ByEffect).
+	byEffect bool
 }
 
 func (r root) String() string {
@@ -94,9 +98,12 @@ func (r root) String() string {
 	return r.path
 }
 
-// candidates are the roots of the tree that the policy classifies into a protected
-// environment by their own path (and branch): each kustomization directory, and each
-// chart alone or with one of its values files (charts/x with values-prod.yaml).
+// candidates are the render roots of the tree: each kustomization directory, and each
+// chart alone or with one of its values files (charts/x with values-prod.yaml). Those
+// the policy classifies into a protected environment by their own path (and branch)
+// are protected roots; the others are candidates by effect, rendered only when the
+// promotion changes what they read, since a dev overlay that includes the prod overlay
+// or renders into a prod namespace is a prod render (ByEffect).
 func (j *judgement) candidates() ([]root, error) {
 	var out []root
 	add := func(p string, values []string) error {
@@ -105,9 +112,7 @@ func (j *judgement) candidates() ([]root, error) {
 		if err != nil {
 			return errPolicy{fmt.Errorf("classify %s: %w", p, err)}
 		}
-		if cls.Protected {
-			out = append(out, root{path: p, valuesFiles: values, cls: cls})
-		}
+		out = append(out, root{path: p, valuesFiles: values, cls: cls, byEffect: !cls.Protected})
 		return nil
 	}
 	for _, k := range j.tree.kustomizations {
@@ -137,8 +142,8 @@ func (j *judgement) candidates() ([]root, error) {
 	return out, nil
 }
 
-// selectRoots keeps the protected roots whose render reads a changed file, within
-// Bounds.MaxRoots.
+// selectRoots keeps the roots whose render may read a changed file, within
+// Bounds.MaxRoots protected roots and as many more by effect.
 func (j *judgement) selectRoots() error {
 	if j.tree == nil {
 		return nil
@@ -147,6 +152,7 @@ func (j *judgement) selectRoots() error {
 	if err != nil {
 		return err
 	}
+	var protected, byEffect int
 	for _, r := range cands {
 		reach, err := j.reach(r)
 		if err != nil {
@@ -155,14 +161,45 @@ func (j *judgement) selectRoots() error {
 		if !slices.ContainsFunc(j.changed, reach.covers) {
 			continue
 		}
-		if len(j.roots) == j.req.Bounds.MaxRoots {
-			return fmt.Errorf("the promotion reaches more than %d protected render roots (bound MaxRoots); "+
-				"split it, or judge it in smaller promotions", j.req.Bounds.MaxRoots)
+		if r.byEffect && !j.mayBeProtected(reach) {
+			continue
 		}
+		count, kind := &protected, "protected render roots"
+		if r.byEffect {
+			count, kind = &byEffect, "render roots that may read a protected file or render into a protected namespace"
+		}
+		if *count == j.req.Bounds.MaxRoots {
+			return fmt.Errorf("the promotion reaches more than %d %s (bound MaxRoots); "+
+				"split it, or judge it in smaller promotions", j.req.Bounds.MaxRoots, kind)
+		}
+		*count++
 		r.reach = reach
 		j.roots = append(j.roots, r)
 	}
 	return nil
+}
+
+// mayBeProtected reports whether a render that may read what reach covers could count
+// as a protected environment by its effect: it may read a file that a protected
+// environment's paths match, or a kustomization on the way sets a namespace that a
+// protected environment's namespaces match. (An object's own metadata.namespace is
+// only known once rendered; a changed file that sets one is judged as a changed file.)
+func (j *judgement) mayBeProtected(reach reachSet) bool {
+	protected := func(q policy.Query) bool {
+		c, err := j.req.Policy.Classify(q)
+		return err == nil && c.Protected
+	}
+	for f := range j.tree.files {
+		if reach.covers(f) && slices.ContainsFunc(trailingParts(f), func(p string) bool { return protected(policy.Query{Path: p}) }) {
+			return true
+		}
+	}
+	for _, d := range reach.dirs {
+		if kz := j.kustomization(d); kz != nil && kz.Namespace != "" && protected(policy.Query{Namespace: kz.Namespace}) {
+			return true
+		}
+	}
+	return false
 }
 
 // reachSet is what a root's render may read: whole directories and single files,
