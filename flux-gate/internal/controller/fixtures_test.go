@@ -99,7 +99,10 @@ func (h *harness) newNamedFleet(name, url string, data map[string][]byte, apps .
 	files := map[string]string{"README.md": "platform config\n"}
 	for _, app := range apps {
 		files[overlayPath(app)] = prodOverlay(app, "ghcr.io/example/"+app, "1.8.3", digestA)
-		files["apps/"+app+"/base/kustomization.yaml"] = "resources: []\n"
+		// The base runs the image the overlay pins: a prod render has an object to judge
+		// (a protected render of nothing is refused: Argo CD would prune everything).
+		files["apps/"+app+"/base/kustomization.yaml"] = "resources: [config.yaml]\n"
+		files["apps/"+app+"/base/config.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + app + "}\n"
 	}
 	_, err := f.human.Init(h.ctx, "main", files)
 	h.g.Expect(err).NotTo(HaveOccurred())

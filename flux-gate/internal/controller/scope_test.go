@@ -75,7 +75,8 @@ func TestJudgesEverythingAPromotionChanges(t *testing.T) {
 				"apps/payments-api/base/kustomization.yaml": "resources: [sidecar.yaml]\n",
 				"apps/payments-api/base/sidecar.yaml":       workload("sidecar", "ghcr.io/example/sidecar:1.0.0"),
 			},
-			reason: gatev1.PolicyViolationReason, file: "apps/payments-api/overlays/prod",
+			// Found by rendering the prod overlay; the finding names the file to edit.
+			reason: gatev1.PolicyViolationReason, file: "apps/payments-api/base/sidecar.yaml",
 		},
 		{
 			name: "a compliant base change that reaches prod through the overlay",
