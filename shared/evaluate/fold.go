@@ -69,6 +69,11 @@ func Combine(results ...Result) Result {
 			out.Findings = append(out.Findings, f)
 		}
 		out.Exempted = append(out.Exempted, r.Exempted...)
+		for _, b := range r.Because {
+			if !slices.Contains(out.Because, b) {
+				out.Because = append(out.Because, b)
+			}
+		}
 		for _, n := range r.Notices {
 			if !slices.Contains(out.Notices, n) {
 				out.Notices = append(out.Notices, n)
@@ -87,6 +92,12 @@ func Combine(results ...Result) Result {
 
 // sameFinding reports whether two findings say the same thing about the same place.
 func sameFinding(a, b Finding) bool {
-	return a.Rule == b.Rule && a.Check == b.Check && a.Message == b.Message && a.Image == b.Image &&
-		a.Source == b.Source && a.Enforcement == b.Enforcement
+	if a.Rule != b.Rule || a.Check != b.Check || a.Message != b.Message || a.Image != b.Image || a.Enforcement != b.Enforcement {
+		return false
+	}
+	// A kustomization's setter-marked images: entry, judged as a changed file, and the
+	// rendered workload it sets, which names that entry as the place to edit, are one
+	// finding.
+	setter := func(f Finding) bool { return strings.HasPrefix(f.Source.FieldPath, "images[") }
+	return a.Source == b.Source || (a.Source.File == b.Source.File && (setter(a) || setter(b)))
 }

@@ -49,3 +49,26 @@ func TestCombineTakesTheStrictest(t *testing.T) {
 	g.Expect(evaluate.Combine(prod)).To(Equal(prod))
 	g.Expect(evaluate.Combine(evaluate.Result{Verdict: "Unknown"}, staging).Verdict).To(Equal(evaluate.Denied))
 }
+
+// TestCombineReportsOnePlaceToEditOnce: the setter-marked images: entry of a changed
+// kustomization and the rendered workloads it sets are one finding (one place to edit);
+// without the entry, two workloads that run the same image are two.
+func TestCombineReportsOnePlaceToEditOnce(t *testing.T) {
+	g := NewWithT(t)
+	f := func(src extract.Source) evaluate.Finding {
+		return evaluate.Finding{Rule: "r", Check: "signatures", Enforcement: policy.Deny, Image: "ghcr.io/x/a@sha256:1", Message: "unsigned", Source: src}
+	}
+	setter := f(extract.Source{File: "apps/a/overlays/prod/kustomization.yaml", Line: 9, FieldPath: "images[0].{newName,newTag,digest}"})
+	workload := f(extract.Source{File: "apps/a/overlays/prod/kustomization.yaml", Line: 7, Kind: "Deployment", Name: "a", FieldPath: "spec.template.spec.containers[0].image"})
+	other := f(extract.Source{File: "apps/a/overlays/prod/kustomization.yaml", Line: 7, Kind: "Deployment", Name: "b", FieldPath: "spec.template.spec.containers[0].image"})
+	res := evaluate.Combine(
+		evaluate.Result{Verdict: evaluate.Denied, Findings: []evaluate.Finding{setter}},
+		evaluate.Result{Verdict: evaluate.Denied, Findings: []evaluate.Finding{workload, other}},
+	)
+	g.Expect(res.Findings).To(Equal([]evaluate.Finding{setter}))
+	res = evaluate.Combine(
+		evaluate.Result{Verdict: evaluate.Denied, Findings: []evaluate.Finding{workload}},
+		evaluate.Result{Verdict: evaluate.Denied, Findings: []evaluate.Finding{other}},
+	)
+	g.Expect(res.Findings).To(HaveLen(2))
+}
