@@ -4,12 +4,14 @@
 package check
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,10 +115,43 @@ func Run(ctx context.Context, req Request) Outcome {
 	}
 	out := Outcome{Rendered: rendered}
 	out.Result = Documents(ctx, req.Policy, cls, rendered.Documents, nil, req.Now, req.Verifiers)
+	out.Result = explainFindings(ctx, opts, rendered, out.Result)
 	out.Result.Because = because
 	out.Result.Notices = append(notices, out.Result.Notices...)
 	out.Result = changeScope(ctx, req, cls, rendered, out.Result)
 	return out
+}
+
+// explainFindings names, for each image finding of a kustomize render, the file to edit
+// (the images: entry, base or component file, or patch that set the image). Asking
+// kustomize for origins costs a large kustomization several times its build, so it is
+// asked only when there is something to explain: the render is done again with
+// origins, and kept only when its output is the same bytes. Anything that fails leaves
+// the findings naming the application, as before.
+func explainFindings(ctx context.Context, opts render.Options, rendered *render.Result, res evaluate.Result) evaluate.Result {
+	if rendered.Renderer != render.RendererKustomize || opts.Origins || len(res.Findings)+len(res.Exempted) == 0 {
+		return res
+	}
+	opts.Origins = true
+	again, err := render.Render(ctx, opts)
+	if err != nil || !bytes.Equal(again.YAML, rendered.YAML) {
+		return res
+	}
+	relocate := func(fs []evaluate.Finding) []evaluate.Finding {
+		out := slices.Clone(fs)
+		for i := range out {
+			if out[i].Image != "" {
+				out[i].Source = extract.Relocate(out[i].Source, out[i].Image, again.Documents)
+			}
+		}
+		evaluate.SortFindings(out)
+		return out
+	}
+	res.Findings, res.Exempted = relocate(res.Findings), relocate(res.Exempted)
+	for i := range res.Images {
+		res.Images[i].Source = extract.Relocate(res.Images[i].Source, res.Images[i].Raw, again.Documents)
+	}
+	return res
 }
 
 // Documents evaluates documents that are already parsed, plus images found elsewhere

@@ -62,6 +62,9 @@ func expiredNotice(ex policy.Exemption) string {
 // sortFindings orders findings by file, document, field path (numbers compared as
 // numbers, so containers[2] comes before containers[10]), rule, clause and message, so
 // that the same input always gives the same report.
+// SortFindings puts findings in report order: by file, document, field path and rule.
+func SortFindings(fs []Finding) { sortFindings(fs) }
+
 func sortFindings(fs []Finding) {
 	// Sort indices rather than the findings themselves, since a Finding is large; the
 	// index as the last key keeps equal findings in input order without a stable sort.

@@ -9,6 +9,16 @@ import (
 	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
+// Relocate names the file to edit for an image found at src in a render without
+// origins, given the same render's documents with origins (render.Options.Origins):
+// the document is the one at src.Document.
+func Relocate(src Source, raw string, docs []render.Document) Source {
+	if src.Document < 0 || src.Document >= len(docs) {
+		return src
+	}
+	return locate(docs[src.Document].Origin, raw, src)
+}
+
 // locate names the file a person edits to change the image found at src, when the
 // renderer knows where the resource came from (kustomize's origin tracking): the
 // images: entry of the kustomization that set it last, when one did; else the line of

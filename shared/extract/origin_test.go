@@ -113,7 +113,7 @@ func TestImagesNameTheFileToEdit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.app, func(t *testing.T) {
 			g := NewWithT(t)
-			res, err := render.Render(context.Background(), render.Options{Path: filepath.Join(repo, tt.app), RepoRoot: repo})
+			res, err := render.Render(context.Background(), render.Options{Path: filepath.Join(repo, tt.app), RepoRoot: repo, Origins: true})
 			g.Expect(err).NotTo(HaveOccurred())
 			got := map[where]int{}
 			for _, img := range Images(res.Documents, nil) {

@@ -130,8 +130,9 @@ func (c *Cache) key(opts Options) (root, key string, err error) {
 		Format, Versions, Path, ReleaseName, Namespace, KubeVersion string
 		ValuesFiles, APIVersions                                    []string
 		Limits                                                      Limits
+		Origins                                                     bool
 	}{cacheFormat, versions(), filepath.ToSlash(rel), opts.ReleaseName, opts.Namespace, opts.KubeVersion,
-		opts.ValuesFiles, opts.APIVersions, opts.Limits.withDefaults()})
+		opts.ValuesFiles, opts.APIVersions, opts.Limits.withDefaults(), opts.Origins})
 	if err != nil {
 		return "", "", err
 	}

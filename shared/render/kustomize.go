@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 // renderKustomize builds a kustomization in-process with krusty, on a file system
@@ -18,7 +19,12 @@ import (
 // instead (the file system enforces it, symlinks included), so an overlay may read
 // ../../base files as with `kustomize build --load-restrictor LoadRestrictionsNone`,
 // the option Argo CD users commonly set, and nothing outside the repository.
-func renderKustomize(c *confinement, a app) (*Result, error) {
+//
+// With origins, kustomize is asked to annotate where each resource and image came
+// from, so that findings name the file to edit (takeOrigins). The annotations cost a
+// large kustomization several times the build's time and memory, so a door asks for
+// them only to explain findings it already has (check.Run renders again then).
+func renderKustomize(c *confinement, a app, origins bool) (*Result, error) {
 	fs := newConfinedFS(c)
 	if err := checkRemote(fs, a.dir, map[string]bool{}); err != nil {
 		return nil, err
@@ -41,17 +47,24 @@ func renderKustomize(c *confinement, a app) (*Result, error) {
 	b, err := abandon(c.ctx, func() (built, error) {
 		// An abandoned build keeps its turn until it ends.
 		defer func() { <-krustyTurn }()
-		ofs := trackOrigins(fs, a.dir)
-		m, err := krusty.MakeKustomizer(opts).Run(ofs, a.dir)
+		var kfs filesys.FileSystem = fs
+		var ofs *originFS
+		if origins {
+			ofs = trackOrigins(fs, a.dir)
+			kfs = ofs
+		}
+		m, err := krusty.MakeKustomizer(opts).Run(kfs, a.dir)
 		if err != nil {
 			return built{}, err
 		}
-		origins, err := takeOrigins(c, a, ofs, m)
-		if err != nil {
-			return built{}, err
+		var taken []*Origin
+		if ofs != nil {
+			if taken, err = takeOrigins(c, a, ofs, m); err != nil {
+				return built{}, err
+			}
 		}
 		out, err := m.AsYaml()
-		return built{m: m, out: out, origins: origins}, err
+		return built{m: m, out: out, origins: taken}, err
 	})
 	if errors.Is(err, errAbandoned) {
 		// The build may still run in the background: leave the confinement to it.
@@ -67,7 +80,7 @@ func renderKustomize(c *confinement, a app) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := range res.Documents {
+	for i := range b.origins {
 		res.Documents[i].Origin = b.origins[i]
 	}
 	return res, nil

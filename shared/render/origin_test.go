@@ -69,7 +69,7 @@ func TestKustomizeOrigins(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			res, err := Render(context.Background(), Options{Path: filepath.Join(tt.repo, tt.path), RepoRoot: tt.repo})
+			res, err := Render(context.Background(), Options{Path: filepath.Join(tt.repo, tt.path), RepoRoot: tt.repo, Origins: true})
 			g.Expect(err).NotTo(HaveOccurred())
 			// The output is kustomize's own, byte for byte.
 			g.Expect(string(res.YAML)).To(Equal(string(krustyBuild(t, filepath.Join(tt.repo, tt.path)))))
@@ -105,3 +105,21 @@ func TestKustomizeOrigins(t *testing.T) {
 var prodEntry = ImageEntry{File: "apps/payments-api/overlays/prod/kustomization.yaml", Line: 8,
 	Name: "ghcr.io/example/payments-api", NewName: "ghcr.io/example/payments-api", NewTag: "1.8.3",
 	Digest: "sha256:8d3f8f5a2e0d6c7e9d6b4f0b3e83b6d9a3b2f0d6f7a6c5e4d3c2b1a0f9e8d7c6"}
+
+// TestKustomizeOriginsOnlyWhenAsked: without Origins a kustomize render carries no
+// origins (they cost large kustomizations several times the build), and its output is
+// the same bytes as with them.
+func TestKustomizeOriginsOnlyWhenAsked(t *testing.T) {
+	g := NewWithT(t)
+	opts := Options{Path: filepath.Join(repo, "apps/web/overlays/prod"), RepoRoot: repo}
+	plain, err := Render(context.Background(), opts)
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, d := range plain.Documents {
+		g.Expect(d.Origin).To(BeNil())
+	}
+	opts.Origins = true
+	traced, err := Render(context.Background(), opts)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(traced.YAML).To(Equal(plain.YAML))
+	g.Expect(traced.Documents[0].Origin).NotTo(BeNil())
+}

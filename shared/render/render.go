@@ -60,7 +60,7 @@ func renderIn(ctx context.Context, opts Options) (*Result, []Input, error) {
 	var res *Result
 	switch app.kind {
 	case RendererKustomize:
-		res, err = renderKustomize(c, app)
+		res, err = renderKustomize(c, app, opts.Origins)
 	case RendererHelm:
 		res, err = renderHelm(c, app, opts)
 	default:

@@ -77,6 +77,10 @@ type Options struct {
 	Limits Limits
 	// MaxMemory is the memory budget of the render in bytes; 0 means DefaultMaxMemory.
 	MaxMemory int64
+	// Origins asks kustomize where each resource and image was set (Document.Origin),
+	// so that findings name the file to edit. It costs a large kustomization several
+	// times its time and memory; the output is the same with or without it.
+	Origins bool
 	// InProcess renders in this process instead of a sandboxed child process (see
 	// Sandbox). It is for tests and benchmarks of the renderers themselves: in-process
 	// renders have no memory budget, and the network is not cut off by construction.
