@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/promotion-gate/promotion-gate/shared/check"
 	"io"
 	"log"
 	"os"
@@ -20,15 +21,13 @@ import (
 	"github.com/promotion-gate/promotion-gate/argocd-plugin/internal/cmp"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 	"github.com/promotion-gate/promotion-gate/shared/report"
-
-	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
 func main() {
-	render.ServeWorker()
+	check.ServeWorker()
 	tuneGC()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 	"github.com/promotion-gate/promotion-gate/shared/policy"
-	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 // Exit codes of generate. Argo CD only tells zero from non-zero; the codes are for
@@ -142,7 +141,7 @@ func checkRequest(req Request, app App, root string) check.Request {
 			Project:     app.Project,
 			Requested:   app.Params.Environment,
 		},
-		Render: render.Options{
+		Render: check.RenderOptions{
 			ValuesFiles: app.Params.ValuesFiles,
 			ReleaseName: app.ReleaseName(),
 			Namespace:   app.Namespace,
@@ -156,11 +155,11 @@ func checkRequest(req Request, app App, root string) check.Request {
 
 // renderCache opens the sidecar's render cache, if it has one. A cache that cannot be
 // used is a notice, never a failure: the render goes on without it.
-func renderCache(s Settings, notices *[]string) *render.Cache {
+func renderCache(s Settings, notices *[]string) *check.RenderCache {
 	if s.RenderCacheDir == "" {
 		return nil
 	}
-	cache, err := render.NewCache(s.RenderCacheDir, s.RenderCacheBytes, func(err error) {
+	cache, err := check.NewRenderCache(s.RenderCacheDir, s.RenderCacheBytes, func(err error) {
 		*notices = append(*notices, err.Error())
 	})
 	if err != nil {

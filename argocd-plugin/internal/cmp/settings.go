@@ -2,13 +2,12 @@ package cmp
 
 import (
 	"fmt"
+	"github.com/promotion-gate/promotion-gate/shared/check"
 	"strconv"
 	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
-
-	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 // minMemory is the smallest render budget: a Go process that renders anything needs
@@ -78,7 +77,7 @@ type Settings struct {
 	// render only.
 	VerifyCacheDir string
 	// MaxMemory is the memory budget of one render in bytes; 0 means
-	// render.DefaultMaxMemory.
+	// check.DefaultMaxMemory.
 	MaxMemory int64
 	// RenderCacheDir keeps renders between requests ("" = no cache); RenderCacheBytes
 	// bounds it (0 = render.DefaultCacheBytes).
@@ -138,12 +137,12 @@ func SettingsFromEnv(getenv func(string) string) (Settings, error) {
 // DefaultSettings are the settings of a sidecar that sets none.
 func DefaultSettings() Settings {
 	return Settings{PolicyDir: DefaultPolicyDir, Timeout: DefaultTimeout, MaxOutputBytes: DefaultMaxOutputBytes,
-		TrustDir: DefaultTrustDir, RegistryTimeout: DefaultRegistryTimeout, MaxMemory: render.DefaultMaxMemory}
+		TrustDir: DefaultTrustDir, RegistryTimeout: DefaultRegistryTimeout, MaxMemory: check.DefaultMaxMemory}
 }
 
 // maxMemory reads the render budget: a quantity, or a percentage of the container's
 // limit; unset, DefaultMemoryShare of the limit when it is known, else
-// render.DefaultMaxMemory.
+// check.DefaultMaxMemory.
 func maxMemory(budget, limit string) (int64, error) {
 	budget, limit = strings.TrimSpace(budget), strings.TrimSpace(limit)
 	var containerLimit int64
@@ -157,7 +156,7 @@ func maxMemory(budget, limit string) (int64, error) {
 	if budget == "" {
 		budget = strconv.Itoa(DefaultMemoryShare) + "%"
 		if containerLimit == 0 {
-			return render.DefaultMaxMemory, nil
+			return check.DefaultMaxMemory, nil
 		}
 	}
 	if pct, ok := strings.CutSuffix(budget, "%"); ok {

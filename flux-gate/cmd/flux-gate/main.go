@@ -25,14 +25,13 @@ import (
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
 	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/plugin"
-	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
 func main() {
-	render.ServeWorker()
+	check.ServeWorker()
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "flux-gate:", err)
 		os.Exit(1)
@@ -167,12 +166,12 @@ func run() error {
 
 // renderOptions turns the render flags into the options of every root render. A render
 // cache that cannot be used is logged and left out: the gate renders without it.
-func renderOptions(maxMemory, cacheDir, cacheSize, gitCacheDir string) (render.Options, error) {
+func renderOptions(maxMemory, cacheDir, cacheSize, gitCacheDir string) (check.RenderOptions, error) {
 	q, err := resource.ParseQuantity(maxMemory)
 	if err != nil || q.Value() < 64<<20 {
-		return render.Options{}, fmt.Errorf("--render-max-memory %q: want a quantity of at least 64Mi, such as 512Mi", maxMemory)
+		return check.RenderOptions{}, fmt.Errorf("--render-max-memory %q: want a quantity of at least 64Mi, such as 512Mi", maxMemory)
 	}
-	opts := render.Options{MaxMemory: q.Value()}
+	opts := check.RenderOptions{MaxMemory: q.Value()}
 	if cacheDir == "off" {
 		return opts, nil
 	}
@@ -181,10 +180,10 @@ func renderOptions(maxMemory, cacheDir, cacheSize, gitCacheDir string) (render.O
 	}
 	size, err := resource.ParseQuantity(cacheSize)
 	if err != nil || size.Value() <= 0 {
-		return render.Options{}, fmt.Errorf("--render-cache-size %q: want a size such as 1Gi", cacheSize)
+		return check.RenderOptions{}, fmt.Errorf("--render-cache-size %q: want a size such as 1Gi", cacheSize)
 	}
 	log := ctrl.Log.WithName("render-cache")
-	cache, err := render.NewCache(cacheDir, size.Value(), func(err error) { log.Error(err, "render cache") })
+	cache, err := check.NewRenderCache(cacheDir, size.Value(), func(err error) { log.Error(err, "render cache") })
 	if err != nil {
 		log.Error(err, "rendering without the render cache")
 		return opts, nil

@@ -13,9 +13,7 @@ import (
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
 	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
-	"github.com/promotion-gate/promotion-gate/shared/extract"
 	"github.com/promotion-gate/promotion-gate/shared/policy"
-	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 // loadPolicy merges the labelled ConfigMaps of the policy namespace. Any error is
@@ -55,12 +53,12 @@ func (r *PromotionGateReconciler) evaluateProposal(ctx context.Context, sess *gi
 		Scope:       auto.updatePath,
 		Now:         r.now(),
 		Verifiers:   r.verifiers,
-		Credentials: func(ctx context.Context, images []extract.Image) (authn.Keychain, error) {
+		Credentials: func(ctx context.Context, images []check.Image) (authn.Keychain, error) {
 			return r.registryKeychain(ctx, gate.Namespace, images)
 		},
 		Trust:   r.trust(),
 		WorkDir: r.WorkDir,
-		Render:  render.Options{MaxMemory: r.Render.MaxMemory, Cache: r.Render.Cache},
+		Render:  check.RenderOptions{MaxMemory: r.Render.MaxMemory, Cache: r.Render.Cache},
 	})
 }
 

@@ -23,7 +23,6 @@ import (
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
 	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
-	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 // ControllerName names the controller in events, field managers and logs.
@@ -64,8 +63,8 @@ type PromotionGateReconciler struct {
 	// the system's temporary directory.
 	WorkDir string
 	// Render bounds and caches the renders of those roots: MaxMemory (0 means
-	// render.DefaultMaxMemory) and Cache (nil renders every root afresh).
-	Render render.Options
+	// check.DefaultMaxMemory) and Cache (nil renders every root afresh).
+	Render check.RenderOptions
 
 	// verifiers are built once from Verifiers by SetupWithManager.
 	verifiers check.Verifiers

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"github.com/promotion-gate/promotion-gate/shared/check"
 	"slices"
 	"strings"
 
@@ -12,8 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/promotion-gate/promotion-gate/shared/extract"
-	"github.com/promotion-gate/promotion-gate/shared/registry"
 	"github.com/promotion-gate/promotion-gate/shared/trust"
 )
 
@@ -34,7 +33,7 @@ func (r *PromotionGateReconciler) trust() trust.Resolver {
 // spec.serviceAccountName) are docker config Secrets. Registries none of them cover
 // fall back to the controller's own docker config ($DOCKER_CONFIG), then anonymous
 // access.
-func (r *PromotionGateReconciler) registryKeychain(ctx context.Context, gateNS string, images []extract.Image) (authn.Keychain, error) {
+func (r *PromotionGateReconciler) registryKeychain(ctx context.Context, gateNS string, images []check.Image) (authn.Keychain, error) {
 	var configs [][]byte
 	seen := map[string]bool{}
 	for _, img := range images {
@@ -49,7 +48,7 @@ func (r *PromotionGateReconciler) registryKeychain(ctx context.Context, gateNS s
 		}
 		configs = append(configs, cs...)
 	}
-	secrets, err := registry.KeychainFromDockerConfigs(configs...)
+	secrets, err := check.KeychainFromDockerConfigs(configs...)
 	if err != nil {
 		return nil, fmt.Errorf("registry credentials of the automation's ImageRepositories: %w", err)
 	}

@@ -8,11 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/promotion-gate/promotion-gate/shared/check"
 	"io"
 	"os"
 	"strings"
-
-	"github.com/promotion-gate/promotion-gate/shared/render"
 )
 
 // Exit codes, stable for CI scripts.
@@ -32,7 +31,7 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
-	render.ServeWorker()
+	check.ServeWorker()
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
