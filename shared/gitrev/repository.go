@@ -27,6 +27,9 @@ func Open(dir string) (*Repository, error) {
 	return &Repository{repo: repo}, nil
 }
 
+// New reads the revisions of a repository already open (a clone cache's).
+func New(repo *git.Repository) *Repository { return &Repository{repo: repo} }
+
 func (r *Repository) commit(rev string) (*object.Commit, error) {
 	hash, err := r.repo.ResolveRevision(plumbing.Revision(rev))
 	if err != nil {

@@ -3,8 +3,6 @@ package git
 import (
 	"errors"
 	"fmt"
-	"io"
-	"sort"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -81,41 +79,11 @@ func (s *Session) IsAncestor(ancestor, commit string) (bool, error) {
 // ChangedFiles lists the files (repository-relative, slash-separated, sorted) that
 // differ between the trees of two commits; a rename counts as both names.
 func (s *Session) ChangedFiles(from, to string) ([]string, error) {
-	a, err := s.commit(from)
-	if err != nil {
-		return nil, err
-	}
-	b, err := s.commit(to)
-	if err != nil {
-		return nil, err
-	}
-	ta, err := a.Tree()
-	if err != nil {
-		return nil, fmt.Errorf("read tree of %s: %w", from, err)
-	}
-	tb, err := b.Tree()
-	if err != nil {
-		return nil, fmt.Errorf("read tree of %s: %w", to, err)
-	}
-	changes, err := object.DiffTree(ta, tb)
-	if err != nil {
-		return nil, fmt.Errorf("compare %s..%s: %w", from, to, err)
-	}
-	seen := map[string]bool{}
-	for _, ch := range changes {
-		for _, name := range []string{ch.From.Name, ch.To.Name} {
-			if name != "" {
-				seen[name] = true
-			}
-		}
-	}
-	files := make([]string, 0, len(seen))
-	for f := range seen {
-		files = append(files, f)
-	}
-	sort.Strings(files)
-	return files, nil
+	return s.revisions().ChangedFiles(from, to)
 }
+
+// revisions reads this session's clone as the promotion engine reads any revisions.
+func (s *Session) revisions() *gitrev.Repository { return gitrev.New(s.e.repo) }
 
 // ErrFileNotFound is returned by ReadFile when the commit has no such file; it is the
 // sentinel of shared/gitrev, so that the promotion engine recognises it.
@@ -124,30 +92,7 @@ var ErrFileNotFound = gitrev.ErrFileNotFound
 // ReadFile returns a file's content at a commit, refusing files larger than limit
 // bytes: the content comes from whoever can push to the proposal branch.
 func (s *Session) ReadFile(commit, path string, limit int64) ([]byte, error) {
-	c, err := s.commit(commit)
-	if err != nil {
-		return nil, err
-	}
-	f, err := c.File(path)
-	if errors.Is(err, object.ErrFileNotFound) {
-		return nil, fmt.Errorf("%w: %s at %s", ErrFileNotFound, path, commit)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s at %s: %w", path, commit, err)
-	}
-	if limit > 0 && f.Size > limit {
-		return nil, fmt.Errorf("read %s at %s: %d bytes is over the limit of %d", path, commit, f.Size, limit)
-	}
-	r, err := f.Reader()
-	if err != nil {
-		return nil, fmt.Errorf("read %s at %s: %w", path, commit, err)
-	}
-	defer r.Close()
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("read %s at %s: %w", path, commit, err)
-	}
-	return data, nil
+	return s.revisions().ReadFile(commit, path, limit)
 }
 
 // Commit is who wrote one commit and what it says.
@@ -208,31 +153,15 @@ func (s *Session) CommitsAhead(base, head string, max int) ([]Commit, error) {
 }
 
 // Commits returns the commit objects of base..head, newest first, with their
-// signatures (CommitsAhead, then each commit read whole), at most max.
+// signatures, at most max.
 func (s *Session) Commits(base, head string, max int) ([]*object.Commit, error) {
-	ahead, err := s.CommitsAhead(base, head, max)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*object.Commit, 0, len(ahead))
-	for _, c := range ahead {
-		obj, err := s.commit(c.Hash)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, obj)
-	}
-	return out, nil
+	return s.revisions().Commits(base, head, max)
 }
 
 // Export writes the regular files of a commit that keep accepts (all when nil) under
 // dir, within lim, so that the renderer reads the commit as it reads a work tree.
 func (s *Session) Export(commit, dir string, lim gitrev.Limits, keep func(path string) bool) error {
-	c, err := s.commit(commit)
-	if err != nil {
-		return err
-	}
-	return gitrev.ExportCommit(c, dir, lim, keep)
+	return s.revisions().Export(commit, dir, lim, keep)
 }
 
 func subject(msg string) string {
