@@ -102,14 +102,14 @@ func fieldNode(doc *yaml.Node, path, container string) *yaml.Node {
 			}
 			if container != "" && i+1 < len(segs) && segs[i+1].key == "image" {
 				for _, it := range n.Content {
-					if originScalar(it, "name") == container {
+					if str(lookup(it, "name")) == container {
 						next = it
 					}
 				}
 			}
 			n = next
 		default:
-			n = originValue(n, seg.key)
+			n = lookupNode(n, seg.key)
 		}
 	}
 	return n
@@ -167,27 +167,6 @@ func splitFieldPath(p string) ([]fieldSeg, bool) {
 	return out, true
 }
 
-func originValue(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func originScalar(m *yaml.Node, key string) string {
-	if n := originValue(m, key); n != nil && n.Kind == yaml.ScalarNode {
-		return n.Value
-	}
-	return ""
-}
-
-// inPatches finds the image in the patches, the last applied first: an "image" field
-// of a patch file holding it, or an inline patch whose text holds it.
 func inPatches(patches []render.Patch, raw string) (string, int, bool) {
 	for i := len(patches) - 1; i >= 0; i-- {
 		p := patches[i]
