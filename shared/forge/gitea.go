@@ -96,7 +96,12 @@ func (c *giteaClient) MergedChange(ctx context.Context, head, base, commit strin
 	if err != nil || pr == nil {
 		return nil, err
 	}
-	ch := giteaChange(pr)
+	// A listed pull request may leave out who merged it: read it whole.
+	full, resp, err := api.GetPullRequest(c.repo.Owner, c.repo.Name, pr.Index)
+	if err != nil {
+		return nil, fmt.Errorf("get pull request #%d in %s: %w%s", pr.Index, c.repo, err, giteaHint(resp))
+	}
+	ch := giteaChange(full)
 	var reviews []review
 	for page := 1; ; page++ {
 		rs, resp, err := api.ListPullReviews(c.repo.Owner, c.repo.Name, pr.Index, gitea.ListPullReviewsOptions{ListOptions: gitea.ListOptions{Page: page, PageSize: 50}})

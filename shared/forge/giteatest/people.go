@@ -1,0 +1,109 @@
+package giteatest
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+
+	"code.gitea.io/sdk/gitea"
+)
+
+// CommitFile writes path on branch as user, through the API (one commit), creating
+// branch from base when it does not exist. It returns the new commit.
+func (s *Server) CommitFile(ctx context.Context, user, repo, base, branch, path, content string) (string, error) {
+	c, err := s.Client(ctx, user)
+	if err != nil {
+		return "", err
+	}
+	opts := gitea.FileOptions{Message: "Update " + path, BranchName: branch}
+	if _, resp, err := c.GetRepoBranch(Admin, repo, branch); err != nil {
+		if resp == nil || resp.StatusCode != http.StatusNotFound {
+			return "", fmt.Errorf("read branch %s: %w", branch, err)
+		}
+		opts.BranchName, opts.NewBranchName = base, branch
+	}
+	enc := base64.StdEncoding.EncodeToString([]byte(content))
+	ref := opts.BranchName
+	var fr *gitea.FileResponse
+	if cur, _, err := c.GetContents(Admin, repo, ref, path); err == nil && cur != nil {
+		fr, _, err = c.UpdateFile(Admin, repo, path, gitea.UpdateFileOptions{FileOptions: opts, SHA: cur.SHA, Content: enc})
+		if err != nil {
+			return "", fmt.Errorf("update %s on %s: %w", path, branch, err)
+		}
+	} else {
+		fr, _, err = c.CreateFile(Admin, repo, path, gitea.CreateFileOptions{FileOptions: opts, Content: enc})
+		if err != nil {
+			return "", fmt.Errorf("create %s on %s: %w", path, branch, err)
+		}
+	}
+	if fr.Commit == nil {
+		return "", fmt.Errorf("commit of %s on %s: the server named no commit", path, branch)
+	}
+	return fr.Commit.SHA, nil
+}
+
+// Head is the commit branch points at; "" when it does not exist.
+func (s *Server) Head(ctx context.Context, repo, branch string) (string, error) {
+	c, err := s.Client(ctx, Admin)
+	if err != nil {
+		return "", err
+	}
+	b, resp, err := c.GetRepoBranch(Admin, repo, branch)
+	if resp != nil && resp.StatusCode == http.StatusNotFound {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read branch %s: %w", branch, err)
+	}
+	return b.Commit.ID, nil
+}
+
+// Approve submits user's approving review of pull request number.
+func (s *Server) Approve(ctx context.Context, user, repo string, number int64) error {
+	c, err := s.Client(ctx, user)
+	if err != nil {
+		return err
+	}
+	if _, _, err := c.CreatePullReview(Admin, repo, number, gitea.CreatePullReviewOptions{
+		State: gitea.ReviewStateApproved, Body: "Looks right to me.",
+	}); err != nil {
+		return fmt.Errorf("%s approves #%d: %w", user, number, err)
+	}
+	return nil
+}
+
+// Merge asks, as user, for a fast-forward-only merge of pull request number and
+// returns the server's HTTP status: 200 when merged, 405 when branch protection (a
+// required status that is not success) refuses it.
+func (s *Server) Merge(ctx context.Context, user, repo string, number int64) (int, error) {
+	c, err := s.Client(ctx, user)
+	if err != nil {
+		return 0, err
+	}
+	_, resp, err := c.MergePullRequest(Admin, repo, number, gitea.MergePullRequestOption{Style: gitea.MergeStyleFastForwardOnly})
+	if resp == nil {
+		return 0, fmt.Errorf("%s merges #%d: %w", user, number, err)
+	}
+	return resp.StatusCode, nil
+}
+
+// Pull reads pull request number as the administrator.
+func (s *Server) Pull(ctx context.Context, repo string, number int64) (*gitea.PullRequest, error) {
+	c, err := s.Client(ctx, Admin)
+	if err != nil {
+		return nil, err
+	}
+	pr, _, err := c.GetPullRequest(Admin, repo, number)
+	return pr, err
+}
+
+// Statuses are the statuses of commit, newest first, as the administrator reads them.
+func (s *Server) Statuses(ctx context.Context, repo, commit string) ([]*gitea.Status, error) {
+	c, err := s.Client(ctx, Admin)
+	if err != nil {
+		return nil, err
+	}
+	st, _, err := c.ListStatuses(Admin, repo, commit, gitea.ListStatusesOption{})
+	return st, err
+}
