@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"time"
 
 	"code.gitea.io/sdk/gitea"
 )
@@ -75,11 +76,25 @@ func (s *Server) Approve(ctx context.Context, user, repo string, number int64) e
 
 // Merge asks, as user, for a fast-forward-only merge of pull request number and
 // returns the server's HTTP status: 200 when merged, 405 when branch protection (a
-// required status that is not success) refuses it.
+// required status that is not success) refuses it. It first waits until Gitea has
+// checked the pull request's head for conflicts, which it does in the background
+// after each push; before that Gitea refuses every merge, for that reason alone.
 func (s *Server) Merge(ctx context.Context, user, repo string, number int64) (int, error) {
 	c, err := s.Client(ctx, user)
 	if err != nil {
 		return 0, err
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		pr, _, err := c.GetPullRequest(Admin, repo, number)
+		if err != nil {
+			return 0, fmt.Errorf("read #%d: %w", number, err)
+		}
+		if pr.Mergeable {
+			break
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("#%d: Gitea never found it mergeable (conflicts, or the check did not run)", number)
+		}
 	}
 	_, resp, err := c.MergePullRequest(Admin, repo, number, gitea.MergePullRequestOption{Style: gitea.MergeStyleFastForwardOnly})
 	if resp == nil {
