@@ -21,7 +21,7 @@ type exchange struct {
 	// body are JSON fields the request body must carry, compared as decoded JSON.
 	body map[string]any
 	// check looks at anything else of the request (a header).
-	check func(t *testing.T, r *http.Request, body map[string]any)
+	check  func(t *testing.T, r *http.Request, body map[string]any)
 	status int
 	header map[string]string
 	// response is the JSON answer.
