@@ -48,4 +48,25 @@ const (
 	// EvaluationFailedReason: the changed files of the proposal could not be read or
 	// parsed; the gate fails closed and holds.
 	EvaluationFailedReason = "EvaluationFailed"
+
+	// --- pull-request mode ---
+
+	// AwaitingMergeReason: the proposal passed, its commit status is success and its
+	// pull request waits for a person to merge it.
+	AwaitingMergeReason = "AwaitingMerge"
+
+	// ProviderMisconfiguredReason: pullRequest mode cannot work as configured (no
+	// provider, an unknown forge, a Secret without credentials).
+	ProviderMisconfiguredReason = "ProviderMisconfigured"
+
+	// StatusNotPostedReason: the commit status could not be posted; the gate retries,
+	// and an unposted status never counts as success.
+	StatusNotPostedReason = "StatusNotPosted"
+
+	// PullRequestFailedReason: the pull request could not be opened, updated or read.
+	PullRequestFailedReason = "PullRequestFailed"
+
+	// MergedPastGateReason: the target contains a merged proposal commit the gate did
+	// not pass; the branch protection does not require the gate's status.
+	MergedPastGateReason = "MergedPastGate"
 )

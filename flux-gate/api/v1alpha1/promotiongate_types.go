@@ -44,6 +44,22 @@ type PromotionGateSpec struct {
 	// Suspend stops the gate from evaluating and promoting; held commits stay held.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// --- pull-request mode (forge_types.go) ---
+
+	// Promote says how an allowed proposal reaches the target branch: push (the gate
+	// fast-forwards the target itself) or pullRequest (the gate never writes the
+	// target: it posts a commit status on the proposal commit and keeps one pull
+	// request open from the proposal branch; a person merges it, and the target's
+	// branch protection requires the status).
+	// +kubebuilder:validation:Enum=push;pullRequest
+	// +kubebuilder:default=push
+	// +optional
+	Promote PromoteMode `json:"promote,omitempty"`
+
+	// Provider is the forge that pullRequest mode posts to; required in that mode.
+	// +optional
+	Provider *ForgeProvider `json:"provider,omitempty"`
 }
 
 // PromotionGateStatus is what the gate observed and did.
@@ -68,6 +84,11 @@ type PromotionGateStatus struct {
 	// the target head it replaced: the commit to roll back to.
 	// +optional
 	LastPromotion *Promotion `json:"lastPromotion,omitempty"`
+
+	// PullRequest is, in pullRequest mode, the pull request of the proposal and the
+	// commit status last posted on its head.
+	// +optional
+	PullRequest *PullRequestStatus `json:"pullRequest,omitempty"`
 
 	meta.ReconcileRequestStatus `json:",inline"`
 }
@@ -158,6 +179,18 @@ type Promotion struct {
 	PolicyRevision string `json:"policyRevision,omitempty"`
 	// Time is when the push happened.
 	Time metav1.Time `json:"time"`
+
+	// --- pull-request mode: who promoted it ---
+
+	// PullRequest is the address of the merged pull request that promoted the commit.
+	// +optional
+	PullRequest string `json:"pullRequest,omitempty"`
+	// MergedBy is the forge login of the person who merged it.
+	// +optional
+	MergedBy string `json:"mergedBy,omitempty"`
+	// ApprovedBy are the forge logins whose approvals stood when it was merged.
+	// +optional
+	ApprovedBy []string `json:"approvedBy,omitempty"`
 }
 
 // PromotionGate holds an ImageUpdateAutomation's pushes on a proposal branch and

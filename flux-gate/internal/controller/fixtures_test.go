@@ -265,10 +265,15 @@ func (h *harness) waitHandled(name, token string) *gatev1.PromotionGate {
 // paymentsGate sets up the common case: one fleet repository over plain HTTP holding the
 // payments-api app, the base policy, its prod automation and a gate on it.
 func (h *harness) paymentsGate() (*fleet, *imagev1.ImageUpdateAutomation) {
+	return h.paymentsGateWith()
+}
+
+// paymentsGateWith is paymentsGate with changes to the gate.
+func (h *harness) paymentsGateWith(mutate ...func(*gatev1.PromotionGate)) (*fleet, *imagev1.ImageUpdateAutomation) {
 	srv := gittest.NewHTTP(h.t, "", "")
 	f := h.newFleet(srv.URL("fleet.git"), nil, "payments-api")
 	h.setPolicy(basePolicy)
 	a := h.automation(f, "payments-api-prod", "payments-api")
-	h.gate("payments-api-prod", a.Name)
+	h.gate("payments-api-prod", a.Name, mutate...)
 	return f, a
 }

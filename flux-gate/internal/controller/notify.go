@@ -69,6 +69,8 @@ func (r *PromotionGateReconciler) notify(gate *gatev1.PromotionGate, before even
 	switch {
 	case ready.Status == metav1.ConditionTrue && ready.Reason == gatev1.PromotedReason && after.promotedCommit != before.promotedCommit:
 		eventType = corev1.EventTypeNormal
+	case ready.Status == metav1.ConditionTrue && ready.Reason == gatev1.AwaitingMergeReason:
+		eventType = corev1.EventTypeNormal // pullRequest mode: a proposal passed and waits for a merge
 	case ready.Status == metav1.ConditionTrue:
 		return // up to date, or still promoted: nothing happened a person needs to hear of
 	case progress[ready.Reason]:

@@ -28,6 +28,11 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// In pullRequest mode, the forge the gate posts to (pullrequest.go); nil in push mode.
+	fs, err := r.openForge(ctx, gate, auto)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 
 	// 2. The policy. A broken policy does not stop us from reporting the proposal,
 	// but it will hold it (fail closed).
@@ -77,6 +82,12 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 		if err != nil {
 			return ctrl.Result{}, &reasonError{reason: gatev1.GitOperationFailedReason, err: err}
 		}
+		if contained && fs != nil {
+			// pullRequest mode: a person's merge brought it in; record who (pullrequest.go).
+			if handled, err := r.recordMerge(ctx, gate, auto, fs, target, proposal, note); err != nil || handled {
+				return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, err
+			}
+		}
 		if contained {
 			r.completeInterruptedPromotion(gate, auto, target, proposal)
 			r.setHeld(gate, false)
@@ -95,9 +106,18 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	}
 
 	// 5. Evaluate exactly the proposal commit.
+	if fs != nil {
+		if err := r.postPending(ctx, gate, fs, proposal); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	out := r.evaluateProposal(ctx, sess, gate, auto, set, policyErr, target, proposal)
 	res := out.Result
 	r.recordEvaluation(gate, res, out.Files, target, proposal)
+	if fs != nil {
+		// pullRequest mode: status and pull request; the gate never writes the target.
+		return r.proposePullRequest(ctx, gate, auto, fs, out, target, proposal, note)
+	}
 	if res.Verdict == evaluate.Denied {
 		r.setHeld(gate, true)
 		conditions.MarkFalse(gate, meta.ReadyCondition, holdReason(out.Reason), "%s", holdMessage(auto, proposal, res))

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"sort"
 	"time"
 
 	"code.gitea.io/sdk/gitea"
@@ -120,5 +121,6 @@ func (s *Server) Statuses(ctx context.Context, repo, commit string) ([]*gitea.St
 		return nil, err
 	}
 	st, _, err := c.ListStatuses(Admin, repo, commit, gitea.ListStatusesOption{})
+	sort.Slice(st, func(i, j int) bool { return st[i].ID > st[j].ID })
 	return st, err
 }

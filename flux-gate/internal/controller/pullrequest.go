@@ -1,0 +1,219 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
+	"github.com/promotion-gate/promotion-gate/shared/check"
+	"github.com/promotion-gate/promotion-gate/shared/evaluate"
+	"github.com/promotion-gate/promotion-gate/shared/forge"
+	"github.com/promotion-gate/promotion-gate/shared/report"
+)
+
+// Pull-request mode: the gate judges each proposal head P exactly as in push mode,
+// then, instead of pushing P to the target, posts a commit status on P and keeps one
+// pull request open from the proposal branch to the target with the report as its
+// body. The target's branch protection requires the status: the gate decides, a
+// person merges. When the target contains P through a merged pull request, the gate
+// records who merged it and who approved it.
+
+// forgeSession is what a gate in pullRequest mode posts with.
+type forgeSession struct {
+	client    forge.Client
+	context   string
+	targetURL string
+}
+
+// openForge returns the gate's forge in pullRequest mode, nil in push mode. A
+// configuration that cannot work stalls the gate; a missing Secret waits for it.
+func (r *PromotionGateReconciler) openForge(ctx context.Context, gate *gatev1.PromotionGate, auto *automation) (*forgeSession, error) {
+	if gate.Spec.Promote != gatev1.PromotePullRequest {
+		return nil, nil
+	}
+	p := gate.Spec.Provider
+	if p == nil || p.SecretRef.Name == "" {
+		return nil, stallf(gatev1.ProviderMisconfiguredReason,
+			"spec.promote is pullRequest but spec.provider.secretRef is not set: name a Secret with the forge token (key token)")
+	}
+	repo, err := forge.ParseRepository(auto.url, forge.Provider(p.Type), p.Address)
+	if err != nil {
+		return nil, stallf(gatev1.ProviderMisconfiguredReason, "spec.provider: %v", err)
+	}
+	if u, _ := url.Parse(repo.Address); u != nil && u.Scheme == "http" && !r.AllowInsecureHTTP {
+		return nil, stallf(gatev1.ProviderMisconfiguredReason,
+			"the forge API address %s is plain http, where the token would travel in clear: serve the forge over https", repo.Address)
+	}
+	secret := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: gate.Namespace, Name: p.SecretRef.Name}
+	if err := r.APIReader.Get(ctx, key, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, waitf(gatev1.AuthenticationFailedReason, "forge credentials Secret %s not found", key)
+		}
+		return nil, reasonf(gatev1.AuthenticationFailedReason, err, "get forge credentials Secret %s", key)
+	}
+	creds := forge.Credentials{Token: strings.TrimSpace(string(secret.Data["token"]))}
+	if creds.GitHubApp, err = forge.ParseGitHubApp(secret.Data); err != nil {
+		return nil, stallf(gatev1.ProviderMisconfiguredReason, "forge credentials Secret %s: %v", key, err)
+	}
+	client, err := forge.New(forge.Options{Repository: repo, Credentials: creds, CA: secret.Data["ca.crt"], UserAgent: ControllerName})
+	if err != nil {
+		return nil, stallf(gatev1.ProviderMisconfiguredReason, "forge credentials Secret %s: %v", key, err)
+	}
+	return &forgeSession{client: client, context: statusContext(gate, auto), targetURL: p.TargetURL}, nil
+}
+
+// statusContext is the status' name: fixed by the gate's spec, never by a
+// classification that could change between two commits, because branch protection
+// requires it by name.
+func statusContext(gate *gatev1.PromotionGate, auto *automation) string {
+	if c := gate.Spec.Provider.StatusContext; c != "" {
+		return c
+	}
+	if gate.Spec.Environment != "" {
+		return "promotion-gate/" + gate.Spec.Environment
+	}
+	return "promotion-gate/" + auto.target
+}
+
+// postStatus posts a status on commit unless the same one is already posted there,
+// and records it. An error is a reasonError: the gate stays not Ready and retries.
+func (r *PromotionGateReconciler) postStatus(ctx context.Context, gate *gatev1.PromotionGate, fs *forgeSession,
+	commit string, state forge.State, desc string) error {
+	desc = truncate(desc, forge.DescriptionLimit(fs.client.Provider())*4) // the client cuts it to the forge's limit
+	if pr := gate.Status.PullRequest; pr != nil && pr.Commit == commit && pr.State == string(state) &&
+		pr.Context == fs.context && pr.Description == desc {
+		return nil
+	}
+	if err := fs.client.SetStatus(ctx, forge.Status{Commit: commit, State: state, Context: fs.context,
+		Description: desc, TargetURL: fs.targetURL}); err != nil {
+		return &reasonError{reason: gatev1.StatusNotPostedReason, err: err}
+	}
+	pr := gate.Status.PullRequest
+	if pr == nil || pr.Commit != commit {
+		pr = &gatev1.PullRequestStatus{}
+		if old := gate.Status.PullRequest; old != nil {
+			pr.Number, pr.URL = old.Number, old.URL
+		}
+	}
+	pr.Commit, pr.Context, pr.State, pr.Description = commit, fs.context, string(state), desc
+	gate.Status.PullRequest = pr
+	return nil
+}
+
+// postPending says the proposal is being judged, the first time the gate sees it.
+func (r *PromotionGateReconciler) postPending(ctx context.Context, gate *gatev1.PromotionGate, fs *forgeSession, proposal string) error {
+	if pr := gate.Status.PullRequest; pr != nil && pr.Commit == proposal {
+		return nil
+	}
+	return r.postStatus(ctx, gate, fs, proposal, forge.Pending, "judging "+short(proposal)+" against the promotion policy")
+}
+
+// proposePullRequest acts on the verdict in pullRequest mode: the status first (the
+// branch protection reads it), then the pull request whose body is the report.
+func (r *PromotionGateReconciler) proposePullRequest(ctx context.Context, gate *gatev1.PromotionGate, auto *automation,
+	fs *forgeSession, out check.PromotionOutcome, target, proposal string, note *notification) (ctrl.Result, error) {
+	res := out.Result
+	state, desc := forge.Verdict(res)
+	if err := r.postStatus(ctx, gate, fs, proposal, state, desc); err != nil {
+		return ctrl.Result{}, err
+	}
+	var md bytes.Buffer
+	if err := report.Write(&md, report.Markdown, []report.Target{{Path: auto.proposal + "@" + short(proposal), Result: res}}); err != nil {
+		md.Reset()
+		fmt.Fprintf(&md, "(the report could not be written: %v)\n\n%s\n", err, holdMessage(auto, proposal, res))
+	}
+	body := forge.Body(forge.BodyParts{
+		Commit: proposal, Base: auto.target, State: state, Context: fs.context,
+		Report: md.String(), Images: imageList(res), PolicyRevision: res.PolicyRevision,
+		Extra: pullRequestExtra(gate, res, target, proposal),
+	})
+	ch, err := fs.client.EnsureChange(ctx, forge.ChangeRequest{Head: auto.proposal, Base: auto.target,
+		Title: forge.Title(auto.proposal, auto.target, res.Environment), Body: body})
+	if err != nil {
+		return ctrl.Result{}, &reasonError{reason: gatev1.PullRequestFailedReason, err: err}
+	}
+	gate.Status.PullRequest.Number, gate.Status.PullRequest.URL = ch.Number, ch.URL
+
+	if res.Verdict == evaluate.Denied {
+		r.setHeld(gate, true)
+		conditions.MarkFalse(gate, meta.ReadyCondition, holdReason(out.Reason), "%s; %s is %s on pull request #%d",
+			holdMessage(auto, proposal, res), fs.context, state, ch.Number)
+		note.message = holdEvent(auto, proposal, res)
+		return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
+	}
+	r.setHeld(gate, false)
+	conditions.MarkTrue(gate, meta.ReadyCondition, gatev1.AwaitingMergeReason,
+		"%s passed (%s is %s); pull request #%d to %s awaits a person's merge: %s",
+		short(proposal), fs.context, state, ch.Number, auto.target, ch.URL)
+	return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
+}
+
+// pullRequestExtra is the section after the report in the pull request body: empty
+// until the promotion record has a place of its own to be shown from.
+func pullRequestExtra(*gatev1.PromotionGate, evaluate.Result, string, string) string { return "" }
+
+// recordMerge runs when the target contains the proposal in pullRequest mode: it asks
+// the forge which pull request merged it, and records who merged and who approved.
+// It returns handled=false when no merged pull request of the gate's brought the
+// proposal in (the caller reports the target as up to date, as in push mode).
+func (r *PromotionGateReconciler) recordMerge(ctx context.Context, gate *gatev1.PromotionGate, auto *automation,
+	fs *forgeSession, target, proposal string, note *notification) (handled bool, err error) {
+	if lp := gate.Status.LastPromotion; lp != nil && lp.Commit == proposal {
+		return false, nil // recorded already; the caller keeps saying Promoted
+	}
+	ch, err := fs.client.MergedChange(ctx, auto.proposal, auto.target, proposal)
+	if err != nil {
+		return false, &reasonError{reason: gatev1.PullRequestFailedReason, err: err}
+	}
+	if ch == nil {
+		return false, nil
+	}
+	r.setHeld(gate, false)
+	ev := gate.Status.LastEvaluation
+	if ev == nil || ev.Commit != proposal || ev.Verdict == string(evaluate.Denied) {
+		// Branch protection should have refused this: say so to a person, loudly.
+		conditions.MarkFalse(gate, meta.ReadyCondition, gatev1.MergedPastGateReason,
+			"pull request #%d merged %s into %s (by %s) although the gate did not pass it: make the branch protection of %s require the status %s",
+			ch.Number, short(proposal), auto.target, orUnknown(ch.MergedBy), auto.target, fs.context)
+		return true, nil
+	}
+	gate.Status.LastPromotion = &gatev1.Promotion{
+		Branch: auto.target, Commit: proposal, PreviousCommit: ev.TargetCommit,
+		Images: ev.Images, PolicyRevision: ev.PolicyRevision, Time: metav1.NewTime(r.now()),
+		PullRequest: ch.URL, MergedBy: ch.MergedBy, ApprovedBy: ch.ApprovedBy,
+	}
+	r.Metrics.Promotions.WithLabelValues(gate.Namespace, gate.Name, "merged").Inc()
+	by := mergedByText(ch)
+	conditions.MarkTrue(gate, meta.ReadyCondition, gatev1.PromotedReason, "promoted %s to %s (was %s): pull request #%d %s",
+		short(proposal), auto.target, short(ev.TargetCommit), ch.Number, by)
+	note.message = truncate(fmt.Sprintf("promoted %s to %s (previous head %s, the rollback point): pull request #%d %s; images: %s",
+		proposal, auto.target, ev.TargetCommit, ch.Number, by, strings.Join(ev.Images, ", ")), maxEventBytes)
+	return true, nil
+}
+
+func mergedByText(ch *forge.Change) string {
+	s := "merged by " + orUnknown(ch.MergedBy)
+	if len(ch.ApprovedBy) > 0 {
+		return s + ", approved by " + strings.Join(ch.ApprovedBy, ", ")
+	}
+	return s + ", with no approval on record"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(the forge did not say)"
+	}
+	return s
+}

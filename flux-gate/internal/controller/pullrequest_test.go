@@ -1,0 +1,171 @@
+package controller_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/fluxcd/pkg/runtime/conditions"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
+	"github.com/promotion-gate/promotion-gate/shared/forge/giteatest"
+)
+
+const prodContext = "promotion-gate/prod"
+
+// giteaFleet is the fleet repository on a real Gitea whose main branch is protected
+// as production is: no pushes, and a merge needs the gate's status to be success.
+// The automation pushes as fluxcdbot; the gate posts as flux-gate, a user with
+// write access only; dana approves and erin merges.
+func (h *harness) giteaFleet(srv *giteatest.Server, token string) *fleet {
+	h.t.Helper()
+	for _, u := range []string{"fluxcdbot", "flux-gate", "dana", "erin"} {
+		h.g.Expect(srv.CreateUser(h.ctx, u)).To(Succeed())
+	}
+	url, err := srv.CreateRepo(h.ctx, "fleet", "fluxcdbot", "flux-gate", "dana", "erin")
+	h.g.Expect(err).NotTo(HaveOccurred())
+	f := h.newFleet(url, giteatest.GitCredentials("fluxcdbot"), "payments-api")
+	h.g.Expect(srv.Protect(h.ctx, "fleet", "main", prodContext)).To(Succeed())
+	if token == "" {
+		token, err = srv.Token(h.ctx, "flux-gate")
+		h.g.Expect(err).NotTo(HaveOccurred())
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "forge-token", Namespace: h.ns},
+		StringData: map[string]string{"token": token}}
+	h.g.Expect(k8s.Create(h.ctx, secret)).To(Succeed())
+	return f
+}
+
+func pullRequestMode(g *gatev1.PromotionGate) {
+	g.Spec.Environment = "prod"
+	g.Spec.Promote = gatev1.PromotePullRequest
+	g.Spec.Provider = &gatev1.ForgeProvider{Type: "gitea", SecretRef: meta.LocalObjectReference{Name: "forge-token"},
+		TargetURL: "https://gate.example.com/payments-api-prod"}
+}
+
+// Pull-request mode against a real Gitea: Flux proposes :latest, the gate posts
+// failure and opens the pull request, and Gitea refuses the merge (405); the next
+// proposal, a digest, gets success on the same pull request; the gate never writes
+// main; a person approves, another merges fast-forward only, main is exactly that
+// commit, and the gate records the promotion with the names Gitea reports.
+func TestPullRequestModeOnGitea(t *testing.T) {
+	h := newHarness(t)
+	srv := giteatest.New(t)
+	f := h.giteaFleet(srv, "")
+	h.setPolicy(basePolicy)
+	a := h.automation(f, "payments-api-prod", "payments-api")
+	h.gate("payments-api-prod", a.Name, pullRequestMode)
+	h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.UpToDateReason)
+	main, err := srv.Head(h.ctx, "fleet", "main")
+	h.g.Expect(err).NotTo(HaveOccurred())
+
+	bad := h.iacPush(f, a, map[string]string{
+		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "latest", ""),
+	})
+	g := h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.PolicyViolationReason)
+	pr := g.Status.PullRequest
+	h.g.Expect(pr).NotTo(BeNil())
+	h.g.Expect(pr.Commit).To(Equal(bad))
+	h.g.Expect(pr.State).To(Equal("failure"))
+	h.g.Expect(pr.Context).To(Equal(prodContext))
+	h.g.Expect(pr.Number).To(BeNumerically(">", 0))
+	h.g.Expect(conditions.Get(g, meta.ReadyCondition).Message).To(ContainSubstring("pull request #"))
+	statuses, err := srv.Statuses(h.ctx, "fleet", bad)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(statuses).NotTo(BeEmpty())
+	h.g.Expect(string(statuses[0].State)).To(Equal("failure"))
+	h.g.Expect(statuses[0].Context).To(Equal(prodContext))
+	h.g.Expect(statuses[0].Description).To(ContainSubstring("prod-immutable-images"))
+	h.g.Expect(statuses[0].TargetURL).To(Equal("https://gate.example.com/payments-api-prod"))
+	onForge, err := srv.Pull(h.ctx, "fleet", pr.Number)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(onForge.Head.Sha).To(Equal(bad))
+	h.g.Expect(onForge.Body).To(ContainSubstring("**Held**"))
+	h.g.Expect(onForge.Body).To(ContainSubstring("prod-immutable-images"))
+	h.g.Expect(onForge.Body).To(ContainSubstring("ghcr.io/example/payments-api:latest"))
+	code, err := srv.Merge(h.ctx, "erin", "fleet", pr.Number)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(code).To(Equal(http.StatusMethodNotAllowed), "branch protection refuses a held proposal")
+	h.g.Expect(srv.Head(h.ctx, "fleet", "main")).To(Equal(main))
+	h.g.Expect(h.held("payments-api-prod")).To(Equal(1.0))
+	h.conformant("payments-api-prod")
+
+	good := h.iacPush(f, a, map[string]string{
+		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.1", digestC),
+	})
+	g = h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.AwaitingMergeReason)
+	h.g.Expect(g.Status.PullRequest.Commit).To(Equal(good))
+	h.g.Expect(g.Status.PullRequest.State).To(Equal("success"))
+	h.g.Expect(g.Status.PullRequest.Number).To(Equal(pr.Number), "one pull request follows the proposal branch")
+	h.g.Expect(g.Status.LastPromotion).To(BeNil())
+	statuses, err = srv.Statuses(h.ctx, "fleet", good)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(string(statuses[0].State)).To(Equal("success"))
+	onForge, err = srv.Pull(h.ctx, "fleet", pr.Number)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(onForge.Head.Sha).To(Equal(good))
+	h.g.Expect(onForge.Body).To(ContainSubstring("**Passed**"))
+	h.g.Expect(onForge.Body).To(ContainSubstring(digestC))
+	h.g.Expect(onForge.Body).To(ContainSubstring(g.Status.LastEvaluation.PolicyRevision))
+	h.g.Expect(srv.Head(h.ctx, "fleet", "main")).To(Equal(main), "the gate never writes the target in pullRequest mode")
+	h.waitEvent("payments-api-prod", corev1.EventTypeNormal, gatev1.AwaitingMergeReason, good[:12])
+	h.conformant("payments-api-prod")
+
+	h.g.Expect(srv.Approve(h.ctx, "dana", "fleet", pr.Number)).To(Succeed())
+	code, err = srv.Merge(h.ctx, "erin", "fleet", pr.Number)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(code).To(Equal(http.StatusOK))
+	h.g.Expect(srv.Head(h.ctx, "fleet", "main")).To(Equal(good), "fast-forward: main is exactly the commit judged")
+
+	h.poke("payments-api-prod")
+	g = h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.PromotedReason)
+	lp := g.Status.LastPromotion
+	h.g.Expect(lp.Commit).To(Equal(good))
+	h.g.Expect(lp.PreviousCommit).To(Equal(main))
+	h.g.Expect(lp.MergedBy).To(Equal("erin"))
+	h.g.Expect(lp.ApprovedBy).To(Equal([]string{"dana"}))
+	h.g.Expect(lp.PullRequest).To(Equal(onForge.HTMLURL))
+	h.g.Expect(lp.Images).To(ConsistOf("ghcr.io/example/payments-api:1.9.1@" + digestC))
+	h.g.Expect(h.held("payments-api-prod")).To(BeZero())
+	h.waitEvent("payments-api-prod", corev1.EventTypeNormal, gatev1.PromotedReason, good, "merged by erin", "approved by dana")
+	h.g.Expect(h.counter(h.metrics.Promotions, h.ns, "payments-api-prod", "merged")).To(Equal(1.0))
+	h.conformant("payments-api-prod")
+}
+
+// A status the forge refuses (a token it does not know) keeps the gate not Ready
+// with the reason, is retried, and never counts as success: no status on the
+// commit, no pull request, nothing on main.
+func TestPullRequestModeStatusNotPosted(t *testing.T) {
+	h := newHarness(t)
+	srv := giteatest.New(t)
+	f := h.giteaFleet(srv, "not-a-token")
+	h.setPolicy(basePolicy)
+	a := h.automation(f, "payments-api-prod", "payments-api")
+	h.gate("payments-api-prod", a.Name, pullRequestMode)
+	main := h.head(f, "main")
+	good := h.iacPush(f, a, map[string]string{
+		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.1", digestC),
+	})
+	g := h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.StatusNotPostedReason)
+	h.g.Expect(conditions.Get(g, meta.ReadyCondition).Message).To(ContainSubstring("token was refused"))
+	h.g.Expect(conditions.IsTrue(g, meta.ReconcilingCondition)).To(BeTrue(), "retried with backoff")
+	h.g.Expect(g.Status.PullRequest).To(BeNil())
+	statuses, err := srv.Statuses(h.ctx, "fleet", good)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(statuses).To(BeEmpty())
+	h.g.Expect(h.head(f, "main")).To(Equal(main))
+	h.waitEvent("payments-api-prod", corev1.EventTypeWarning, gatev1.StatusNotPostedReason)
+}
+
+// pullRequest mode without a provider cannot work: Stalled, with the fix.
+func TestPullRequestModeWithoutProviderStalls(t *testing.T) {
+	h := newHarness(t)
+	h.paymentsGateWith(func(g *gatev1.PromotionGate) { g.Spec.Promote = gatev1.PromotePullRequest })
+	g := h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.ProviderMisconfiguredReason)
+	h.g.Expect(conditions.IsTrue(g, meta.StalledCondition)).To(BeTrue())
+	h.g.Expect(conditions.Get(g, meta.StalledCondition).Message).To(ContainSubstring("spec.provider.secretRef"))
+	h.conformant("payments-api-prod")
+}
