@@ -115,6 +115,7 @@ func newCheckCommand() *cobra.Command {
 	var (
 		flags  targetFlags
 		sc     supplyChainFlags
+		status statusFlags // --status: the verdict as a commit status (status.go)
 		output string
 	)
 	cmd := &cobra.Command{
@@ -146,6 +147,13 @@ each PATH with the --base revision and name every changed field that is not an i
 				return &exitError{code: exitConfig, err: err}
 			}
 			if err := flags.limits(); err != nil {
+				return &exitError{code: exitConfig, err: err}
+			}
+			poster, err := status.poster(flags.env)
+			if err == nil && poster != nil {
+				err = poster.Pending(cmd.Context())
+			}
+			if err != nil {
 				return &exitError{code: exitConfig, err: err}
 			}
 			set, policyErr := policy.Load(flags.policyPath)
@@ -190,6 +198,9 @@ each PATH with the --base revision and name every changed field that is not an i
 			if err := report.Write(cmd.OutOrStdout(), format, targets); err != nil {
 				return &exitError{code: exitConfig, err: fmt.Errorf("write report: %w", err)}
 			}
+			if err := postStatus(cmd.Context(), poster, targets); err != nil {
+				return &exitError{code: exitConfig, err: err}
+			}
 			if code != exitAllowed {
 				return &exitError{code: code, err: firstErr}
 			}
@@ -198,6 +209,7 @@ each PATH with the --base revision and name every changed field that is not an i
 	}
 	flags.register(cmd)
 	sc.register(cmd)
+	status.register(cmd)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "report format: text, json, markdown or sarif")
 	return cmd
 }
