@@ -41,8 +41,21 @@ images: ## OCI image layouts of flux-gate and the Argo CD sidecar in dist/images
 envtest-assets: ## build kube-apiserver and etcd (cached) and print KUBEBUILDER_ASSETS
 	@bash hack/envtest-assets.sh
 
+# Gitea, the real forge of the pull-request tests and the demo, built from the Go module
+# proxy (about 3 minutes on 2 cores) into the cache when absent.
+GITEA_VERSION := v1.27.3
+GITEA_BIN := $(CACHE)/gitea/$(GITEA_VERSION)/gitea
+export PROMOTION_GATE_GITEA_BIN := $(GITEA_BIN)
+
+$(GITEA_BIN):
+	GITEA_VERSION=$(GITEA_VERSION) bash hack/gitea.sh >/dev/null
+
+.PHONY: gitea
+gitea: $(GITEA_BIN) ## build the real Gitea of the pull-request tests and the demo (cached)
+	@GITEA_VERSION=$(GITEA_VERSION) bash hack/gitea.sh >/dev/null # its templates: the module directory
+
 .PHONY: unit
-unit: ## unit tests of every module (no external parts)
+unit: gitea ## unit tests of every module (the forge tests run a real Gitea)
 	@status=0; for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) ./...) || status=1; done; \
 	(cd test/argocd-harness && GOWORK=off go test $(GO_TEST_FLAGS) ./...) || status=1; exit $$status
 
@@ -69,7 +82,7 @@ TEST_ENV = KUBEBUILDER_ASSETS=$$(bash hack/envtest-assets.sh); \
 	export KUBEBUILDER_ASSETS PROMOTION_GATE_ARGOCD_BIN;
 
 .PHONY: test
-test: vet ## every test: unit, fuzz, envtest and end-to-end (README's test command)
+test: vet gitea ## every test: unit, fuzz, envtest and end-to-end (README's test command)
 	$(TEST_ENV) status=0; \
 	for m in $(MODULES); do (cd $$m && go test $(GO_TEST_FLAGS) ./...) || status=1; done; \
 	(cd test/argocd-harness && GOWORK=off go test $(GO_TEST_FLAGS) ./...) || status=1; \
@@ -77,7 +90,7 @@ test: vet ## every test: unit, fuzz, envtest and end-to-end (README's test comma
 	$(MAKE) fuzz
 
 .PHONY: e2e
-e2e: ## the tests against real parts only: envtest, gittestserver, argocd-cmp-server
+e2e: gitea ## the tests against real parts only: envtest, gittestserver, argocd-cmp-server, Gitea
 	$(TEST_ENV) (cd flux-gate && go test $(GO_TEST_FLAGS) ./internal/controller/...) && \
 	(cd test && go test $(GO_TEST_FLAGS) ./...)
 

@@ -119,3 +119,34 @@ func TestGiteaRefusedTokenIsAnError(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(st).To(BeEmpty())
 }
+
+// A self-hosted forge behind a private CA: the client trusts the CA bundle it is
+// given, and without it the status is not posted (an error, never a success).
+func TestGiteaOverTLSWithCABundle(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	srv := giteatest.NewWith(t, giteatest.Options{TLS: true})
+	g.Expect(srv.URL).To(HavePrefix("https://"))
+	gitURL, err := srv.CreateRepo(ctx, "fleet")
+	g.Expect(err).NotTo(HaveOccurred())
+	c, err := srv.CommitFile(ctx, giteatest.Admin, "fleet", "", "main", "README.md", "x\n")
+	g.Expect(err).NotTo(HaveOccurred())
+	repo, err := forge.ParseRepository(gitURL, forge.Gitea, "")
+	g.Expect(err).NotTo(HaveOccurred())
+	st := forge.Status{Commit: c, State: forge.Success, Context: "promotion-gate/prod", Description: "Allowed in prod: no findings"}
+
+	without, err := forge.New(forge.Options{Repository: repo, Credentials: forge.Credentials{Token: srv.AdminToken}})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(without.SetStatus(ctx, st)).To(MatchError(ContainSubstring("certificate")))
+
+	with, err := forge.New(forge.Options{Repository: repo, Credentials: forge.Credentials{Token: srv.AdminToken}, CA: srv.CA})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(with.SetStatus(ctx, st)).To(Succeed())
+	posted, err := srv.Statuses(ctx, "fleet", c)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(posted).To(HaveLen(1))
+	g.Expect(string(posted[0].State)).To(Equal("success"))
+
+	_, err = forge.New(forge.Options{Repository: repo, Credentials: forge.Credentials{Token: "t"}, CA: []byte("not a PEM")})
+	g.Expect(err).To(MatchError(ContainSubstring("no PEM certificate")))
+}

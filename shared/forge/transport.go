@@ -97,8 +97,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, err := t.next.RoundTrip(req)
 		last := attempt >= t.retry.attempts() || (req.Body != nil && req.GetBody == nil)
 		if err != nil {
-			if last || req.Context().Err() != nil {
-				return nil, err
+			var cert *tls.CertificateVerificationError
+			if last || req.Context().Err() != nil || errors.As(err, &cert) {
+				return nil, err // an untrusted certificate stays untrusted: no retry
 			}
 		} else {
 			d, retry := retryAfter(resp, time.Now())

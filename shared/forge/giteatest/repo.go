@@ -70,3 +70,13 @@ func (s *Server) Protect(ctx context.Context, repo, branch string, contexts ...s
 func GitCredentials(user string) map[string][]byte {
 	return map[string][]byte{"username": []byte(user), "password": []byte(Password)}
 }
+
+// SecretData is user's GitRepository Secret for this server: the credentials and,
+// over TLS, the CA (ca.crt).
+func (s *Server) SecretData(user string) map[string][]byte {
+	d := GitCredentials(user)
+	if s.CA != nil {
+		d["ca.crt"] = s.CA
+	}
+	return d
+}

@@ -67,10 +67,15 @@ func Locate() (bin, root string, err error) {
 
 // Server is a running Gitea.
 type Server struct {
-	// URL is the server's address, http://127.0.0.1:PORT, without a trailing slash.
+	// URL is the server's address, http(s)://127.0.0.1:PORT, without a trailing slash.
 	URL string
 	// AdminToken is the administrator's API token.
 	AdminToken string
+	// CA is, for a server started with TLS, the PEM of the CA that signed its
+	// certificate; nil over plain HTTP.
+	CA []byte
+	// HTTPClient trusts the server's CA.
+	HTTPClient *http.Client
 
 	bin, dir string
 	cmd      *exec.Cmd
@@ -79,8 +84,18 @@ type Server struct {
 	tokens   map[string]string
 }
 
-// Start runs a Gitea server in dir (which must exist and be empty) until Close.
-func Start(ctx context.Context, dir string) (*Server, error) {
+// Options change how the server runs.
+type Options struct {
+	// TLS serves HTTPS with a certificate from a CA made for the server (Server.CA).
+	TLS bool
+}
+
+// Start runs a Gitea server over plain HTTP in dir (which must exist and be empty)
+// until Close.
+func Start(ctx context.Context, dir string) (*Server, error) { return StartWith(ctx, dir, Options{}) }
+
+// StartWith runs a Gitea server with opts in dir until Close.
+func StartWith(ctx context.Context, dir string, opts Options) (*Server, error) {
 	bin, root, err := Locate()
 	if err != nil {
 		return nil, err
@@ -89,8 +104,19 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), bin: bin, dir: dir, log: &bytes.Buffer{}, tokens: map[string]string{}}
-	if err := os.WriteFile(s.ini(), []byte(appINI(dir, root, port)), 0o600); err != nil {
+	scheme, tlsINI := "http", ""
+	s := &Server{bin: bin, dir: dir, log: &bytes.Buffer{}, tokens: map[string]string{}}
+	if opts.TLS {
+		ca, cert, key, err := serveTLS(dir)
+		if err != nil {
+			return nil, err
+		}
+		scheme, s.CA = "https", ca
+		tlsINI = fmt.Sprintf("PROTOCOL = https\nCERT_FILE = %s\nKEY_FILE = %s\n", cert, key)
+	}
+	s.URL = fmt.Sprintf("%s://127.0.0.1:%d", scheme, port)
+	s.HTTPClient = clientTrusting(s.CA)
+	if err := os.WriteFile(s.ini(), []byte(appINI(dir, root, s.URL, port, tlsINI)), 0o600); err != nil {
 		return nil, err
 	}
 	if err := s.run(ctx, "migrate"); err != nil {
@@ -153,7 +179,7 @@ func (s *Server) waitUp(ctx context.Context) error {
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v1/version", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
+		if resp, err := s.HTTPClient.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
@@ -167,7 +193,7 @@ func (s *Server) waitUp(ctx context.Context) error {
 	return fmt.Errorf("gitea did not answer at %s: %s", s.URL, tail(s.log.String()))
 }
 
-func appINI(dir, root string, port int) string {
+func appINI(dir, root, rootURL string, port int, tlsINI string) string {
 	return fmt.Sprintf(`APP_NAME = promotion-gate test forge
 RUN_MODE = prod
 RUN_USER = %[4]s
@@ -178,8 +204,8 @@ WORK_PATH = %[1]s
 [server]
 HTTP_ADDR = 127.0.0.1
 HTTP_PORT = %[3]d
-ROOT_URL = http://127.0.0.1:%[3]d/
-; The build embeds no assets: templates and translations come from the module.
+ROOT_URL = %[5]s/
+%[6]s; The build embeds no assets: templates and translations come from the module.
 STATIC_ROOT_PATH = %[2]s
 APP_DATA_PATH = %[1]s/data
 OFFLINE_MODE = true
@@ -222,7 +248,7 @@ ADAPTER = memory
 
 [queue]
 TYPE = channel
-`, dir, root, port, currentUser())
+`, dir, root, port, currentUser(), rootURL, tlsINI)
 }
 
 func currentUser() string {
@@ -257,7 +283,7 @@ func (s *Server) Client(ctx context.Context, user string) (*gitea.Client, error)
 	if err != nil {
 		return nil, err
 	}
-	return gitea.NewClient(s.URL, gitea.SetToken(tok), gitea.SetContext(ctx), gitea.SetGiteaVersion(""))
+	return gitea.NewClient(s.URL, gitea.SetToken(tok), gitea.SetContext(ctx), gitea.SetGiteaVersion(""), gitea.SetHTTPClient(s.HTTPClient))
 }
 
 // Token returns user's API token with every scope, creating it with the user's
@@ -271,7 +297,7 @@ func (s *Server) Token(ctx context.Context, user string) (string, error) {
 	if tok, ok := s.tokens[user]; ok {
 		return tok, nil
 	}
-	c, err := gitea.NewClient(s.URL, gitea.SetBasicAuth(user, Password), gitea.SetContext(ctx), gitea.SetGiteaVersion(""))
+	c, err := gitea.NewClient(s.URL, gitea.SetBasicAuth(user, Password), gitea.SetContext(ctx), gitea.SetGiteaVersion(""), gitea.SetHTTPClient(s.HTTPClient))
 	if err != nil {
 		return "", err
 	}

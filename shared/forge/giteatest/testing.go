@@ -8,7 +8,10 @@ import (
 // New starts a server for one test and stops it when the test ends. It skips the
 // test, saying why, when the Gitea binary has not been built; under CI (CI set) a
 // missing binary fails instead, since make test builds it.
-func New(t testing.TB) *Server {
+func New(t testing.TB) *Server { t.Helper(); return NewWith(t, Options{}) }
+
+// NewWith is New with options (TLS).
+func NewWith(t testing.TB, opts Options) *Server {
 	t.Helper()
 	if _, _, err := Locate(); err != nil {
 		if ci() {
@@ -16,7 +19,7 @@ func New(t testing.TB) *Server {
 		}
 		t.Skipf("real Gitea needed: %v", err)
 	}
-	s, err := Start(context.Background(), t.TempDir())
+	s, err := StartWith(context.Background(), t.TempDir(), opts)
 	if err != nil {
 		t.Fatalf("start Gitea: %v", err)
 	}
