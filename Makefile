@@ -117,5 +117,5 @@ cosign-example: ## docs/supply-chain.md's worked example with the real cosign (b
 	bash hack/cosign-example.sh
 
 .PHONY: demo
-demo: build ## the whole promotion story: Flux promotes a digest and holds :latest and an unsigned image until it is signed; Argo CD refuses them
+demo: build gitea ## the whole promotion story: Flux promotes a digest and holds :latest and an unsigned image until it is signed; Argo CD refuses them; on Gitea a person merges what the gate passed
 	@bash hack/demo.sh

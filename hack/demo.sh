@@ -9,7 +9,8 @@
 #   3. runs bin/promotion-gate-demo: a kube-apiserver, a Git server, an OCI registry,
 #      flux-gate and the Argo CD sidecar, and the story from a Flux proposal to the
 #      rollback point, then signed and unsigned images (a key and a test transparency log
-#      made for the run). It tears everything down and exits non-zero naming the failed step.
+#      made for the run), and pull-request mode on a real Gitea (chapter 8). It tears
+#      everything down and exits non-zero naming the failed step.
 #
 # KUBEBUILDER_ASSETS and PROMOTION_GATE_ARGOCD_BIN, when set, are used as they are.
 set -euo pipefail
@@ -68,6 +69,15 @@ for target in "flux-gate ./cmd/flux-gate flux-gate" \
   say ">> bin/$name"
   progress "bin/$name" -- gobuild "$module" "$pkg" "$bin/$name"
 done
+
+# --- pull-request mode: the real Gitea of chapter 8 (hack/gitea.sh: cached; the first build
+# takes about 3 minutes on 2 cores). It also fetches the module directory Gitea serves its
+# templates from. ---
+say ">> Gitea, the real forge of the pull-request chapter"
+PROMOTION_GATE_GITEA_BIN=$(progress "Gitea" -- bash hack/gitea.sh)
+export PROMOTION_GATE_GITEA_BIN
+say "   PROMOTION_GATE_GITEA_BIN=$PROMOTION_GATE_GITEA_BIN"
+# --- end of pull-request mode ---
 
 pg=$bin/promotion-gate
 policy=examples/policy

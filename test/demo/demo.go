@@ -66,6 +66,8 @@ type Report struct {
 	Refusal     Refusal
 	Rollback    Rollback
 	SupplyChain SupplyChain
+	// PullRequests is chapter 8: pull-request mode on a real Gitea (pullrequest.go).
+	PullRequests PullRequests
 	// Authorized and Refused count the requests the registry, as ghcr.io, served with
 	// the pull secret's credentials and turned away without them.
 	Authorized, Refused int
@@ -185,6 +187,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"5. Supply chain: Flux proposes payments-api " + unsignedTag + " by digest, but nobody signed it", d.unsigned},
 		{"6. Argo CD is pointed at the unsigned proposal", d.argoUnsigned},
 		{"7. The release pipeline signs payments-api " + unsignedTag, d.signLate},
+		// --- pull-request mode (pullrequest.go) ---
+		{"8. Pull requests: on a real Gitea, flux-gate posts the status the protected main requires, and a person merges", d.pullRequests},
 	}
 	fmt.Fprintln(d.out, "\npromotion-gate: one promotion policy, enforced at both doors of a GitOps pipeline.")
 	fmt.Fprintln(d.out, "Flux's proposals pass flux-gate before they reach main; Argo CD renders prod through the plugin.")
@@ -211,7 +215,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	_ = os.RemoveAll(work)
 	fmt.Fprintln(d.out, "\nDemo finished: the digest was promoted, :latest was held in Git and refused by Argo CD,")
 	fmt.Fprintln(d.out, "and the gate's status names the commit to revert; an unsigned digest was held and refused")
-	fmt.Fprintln(d.out, "until the release key signed it. Every part was stopped.")
+	fmt.Fprintln(d.out, "until the release key signed it. On Gitea, the gate's failure status kept a :latest pull request")
+	fmt.Fprintln(d.out, "from merging, and a person merged the digest it passed. Every part was stopped.")
 	return d.rep, nil
 }
 

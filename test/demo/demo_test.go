@@ -138,6 +138,26 @@ func TestDemo(t *testing.T) {
 	// flux-gate and the sidecar read the registry with the pull secret's credentials.
 	g.Expect(rep.Authorized).To(BeNumerically(">=", 6))
 
+	// --- 8. Pull-request mode on a real Gitea (pullrequest.go) ---
+	pr := rep.PullRequests
+	g.Expect(pr.Forge).To(HavePrefix("https://127.0.0.1:"))
+	g.Expect(pr.Number).To(BeNumerically(">", 0))
+	g.Expect(pr.HeldStatus).To(HavePrefix("failure — Denied in prod"))
+	g.Expect(pr.HeldReady).To(HavePrefix("False PolicyViolation"))
+	g.Expect(pr.HeldBody).To(ContainSubstring("**Held**"))
+	g.Expect(pr.HeldMergeCode).To(Equal(405), "Gitea refuses the merge while the status is failure")
+	g.Expect(pr.MainAfterHeld).To(Equal(pr.InitialMain))
+	g.Expect(pr.PassedStatus).To(HavePrefix("success — Allowed in prod"))
+	g.Expect(pr.PassedReady).To(HavePrefix("True AwaitingMerge"))
+	g.Expect(pr.MainBeforeMerge).To(Equal(pr.InitialMain), "the gate never writes main in pullRequest mode")
+	g.Expect(pr.MergeCode).To(Equal(200))
+	g.Expect(pr.MainAfter).To(Equal(pr.Passed), "a fast-forward merge: main is exactly the commit judged")
+	g.Expect(pr.PromotedReady).To(HavePrefix("True Promoted"))
+	g.Expect(pr.MergedBy).To(Equal(prMerger))
+	g.Expect(pr.ApprovedBy).To(Equal([]string{prApprover}))
+	g.Expect(pr.Event).To(ContainSubstring("merged by " + prMerger + ", approved by " + prApprover))
+	g.Expect(out.String()).To(ContainSubstring("Gitea stopped"))
+
 	// Every step was told, and every part stopped.
 	for _, s := range []string{"The demo plays Flux's image-automation-controller", "The demo plays Argo CD's repo-server",
 		"git revert " + p.Proposal, "the demo has no Rekor", "answers only for ghcr.io:443", "Secret flux-system/ghcr-pull",

@@ -124,3 +124,71 @@ func (s *Server) Statuses(ctx context.Context, repo, commit string) ([]*gitea.St
 	sort.Slice(st, func(i, j int) bool { return st[i].ID > st[j].ID })
 	return st, err
 }
+
+// Commit is one commit written through the API.
+type Commit struct {
+	// User writes it (with their token); the author is User unless AuthorName is set.
+	User                    string
+	AuthorName, AuthorEmail string
+	// Branch gets the commit; when it does not exist it is made from Base ("" on an
+	// empty repository).
+	Base, Branch string
+	Message      string
+	// Files are the paths and contents to write; others stay as they are.
+	Files map[string]string
+}
+
+// CommitFiles writes c as one commit and returns it.
+func (s *Server) CommitFiles(ctx context.Context, repo string, c Commit) (string, error) {
+	api, err := s.Client(ctx, c.User)
+	if err != nil {
+		return "", err
+	}
+	opts := gitea.ChangeFilesOptions{Message: c.Message, Branch: c.Branch}
+	if c.AuthorName != "" {
+		opts.Author = gitea.Identity{Name: c.AuthorName, Email: c.AuthorEmail}
+		opts.Committer = opts.Author
+	}
+	ref := c.Branch
+	if _, resp, err := api.GetRepoBranch(Admin, repo, c.Branch); err != nil {
+		if resp == nil || resp.StatusCode != http.StatusNotFound {
+			return "", fmt.Errorf("read branch %s: %w", c.Branch, err)
+		}
+		opts.Branch, opts.NewBranch, ref = c.Base, c.Branch, c.Base
+	}
+	paths := make([]string, 0, len(c.Files))
+	for p := range c.Files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		op := &gitea.ChangeFileOperation{Operation: "create", Path: p, Content: base64.StdEncoding.EncodeToString([]byte(c.Files[p]))}
+		if ref != "" {
+			if cur, _, err := api.GetContents(Admin, repo, ref, p); err == nil && cur != nil {
+				op.Operation, op.SHA = "update", cur.SHA
+			}
+		}
+		opts.Files = append(opts.Files, op)
+	}
+	fr, _, err := api.ChangeFiles(Admin, repo, opts)
+	if err != nil {
+		return "", fmt.Errorf("commit %d file(s) to %s: %w", len(paths), c.Branch, err)
+	}
+	if fr.Commit == nil {
+		return "", fmt.Errorf("commit to %s: the server named no commit", c.Branch)
+	}
+	return fr.Commit.SHA, nil
+}
+
+// ReadFile reads path at ref.
+func (s *Server) ReadFile(ctx context.Context, repo, ref, path string) ([]byte, error) {
+	api, err := s.Client(ctx, Admin)
+	if err != nil {
+		return nil, err
+	}
+	data, _, err := api.GetFile(Admin, repo, ref, path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", path, ref, err)
+	}
+	return data, nil
+}
