@@ -254,13 +254,9 @@ func (d *demo) createPullRequestGate(ctx context.Context, srv *giteatest.Server)
 // setter change committed as fluxcdbot to the proposal branch, and the push recorded
 // in the automation's status.
 func (d *demo) proposeOnGitea(ctx context.Context, srv *giteatest.Server, message string, set map[string]string, drop ...string) (string, error) {
-	base := "main"
-	if head, err := srv.Head(ctx, prRepo, prBranch); err != nil {
-		return "", err
-	} else if head != "" {
-		base = prBranch
-	}
-	data, err := srv.ReadFile(ctx, prRepo, base, prodKustomize)
+	// The setters apply to main's file: the :latest proposal dropped the digest field
+	// with its marker, and the next one puts it back on top of the branch.
+	data, err := srv.ReadFile(ctx, prRepo, "main", prodKustomize)
 	if err != nil {
 		return "", err
 	}
