@@ -126,7 +126,7 @@ type Options struct {
 	Repository Repository
 	// Credentials authenticate the client.
 	Credentials Credentials
-	// CAFile is a PEM bundle trusted besides the system's roots (a self-hosted forge).
+	// CA is a PEM bundle trusted besides the system's roots (a self-hosted forge).
 	CA []byte
 	// UserAgent is sent with every request; empty means "promotion-gate".
 	UserAgent string

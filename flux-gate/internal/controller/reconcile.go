@@ -84,12 +84,18 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 		}
 		if contained && fs != nil {
 			// pullRequest mode: a person's merge brought it in; record who (pullrequest.go).
-			if handled, err := r.recordMerge(ctx, gate, auto, fs, target, proposal, note); err != nil || handled {
-				return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, err
+			handled, err := r.recordMerge(ctx, gate, auto, fs, target, proposal, note)
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			if handled {
+				return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 			}
 		}
 		if contained {
-			r.completeInterruptedPromotion(gate, auto, target, proposal)
+			if fs == nil { // in pullRequest mode the gate pushes nothing it could have been interrupted in
+				r.completeInterruptedPromotion(gate, auto, target, proposal)
+			}
 			r.setHeld(gate, false)
 			// Keep saying Promoted while the proposal is the one this gate promoted,
 			// so that Ready does not flip at the next interval.
