@@ -103,7 +103,8 @@ func TestPullRequestModeOnGitea(t *testing.T) {
 	h.g.Expect(g.Status.LastPromotion).To(BeNil())
 	statuses, err = srv.Statuses(h.ctx, "fleet", good)
 	h.g.Expect(err).NotTo(HaveOccurred())
-	h.g.Expect(string(statuses[0].State)).To(Equal("success"))
+	h.g.Expect(string(statuses[0].State)).To(Equal("success"), "the verdict is the newest status")
+	h.g.Expect(string(statuses[len(statuses)-1].State)).To(Equal("pending"), "pending while judging came first")
 	onForge, err = srv.Pull(h.ctx, "fleet", pr.Number)
 	h.g.Expect(err).NotTo(HaveOccurred())
 	h.g.Expect(onForge.Head.Sha).To(Equal(good))
@@ -168,4 +169,32 @@ func TestPullRequestModeWithoutProviderStalls(t *testing.T) {
 	h.g.Expect(conditions.IsTrue(g, meta.StalledCondition)).To(BeTrue())
 	h.g.Expect(conditions.Get(g, meta.StalledCondition).Message).To(ContainSubstring("spec.provider.secretRef"))
 	h.conformant("payments-api-prod")
+}
+
+// A proposal the gate cannot judge (here the policy does not validate) fails closed:
+// the status is error, the pull request says why, and Gitea refuses the merge.
+func TestPullRequestModeUnjudgeableIsError(t *testing.T) {
+	h := newHarness(t)
+	srv := giteatest.New(t)
+	f := h.giteaFleet(srv, "")
+	h.setPolicy("apiVersion: promotion-gate.io/v1alpha1\nkind: PromotionPolicy\nmetadata: {name: broken}\nspec: {rules: [{name: x, environments: [nowhere]}]}\n")
+	a := h.automation(f, "payments-api-prod", "payments-api")
+	h.gate("payments-api-prod", a.Name, pullRequestMode)
+	p := h.iacPush(f, a, map[string]string{
+		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.1", digestC),
+	})
+	g := h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.PolicyInvalidReason)
+	h.g.Expect(g.Status.PullRequest).NotTo(BeNil())
+	h.g.Expect(g.Status.PullRequest.Commit).To(Equal(p))
+	h.g.Expect(g.Status.PullRequest.State).To(Equal("error"))
+	statuses, err := srv.Statuses(h.ctx, "fleet", p)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(string(statuses[0].State)).To(Equal("error"))
+	h.g.Expect(statuses[0].Description).To(HavePrefix("could not judge"))
+	onForge, err := srv.Pull(h.ctx, "fleet", g.Status.PullRequest.Number)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(onForge.Body).To(ContainSubstring("could not be judged"))
+	code, err := srv.Merge(h.ctx, "erin", "fleet", g.Status.PullRequest.Number)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(code).To(Equal(http.StatusMethodNotAllowed))
 }
