@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"code.gitea.io/sdk/gitea"
 )
@@ -59,7 +60,7 @@ func (c *giteaClient) EnsureChange(ctx context.Context, req ChangeRequest) (*Cha
 		return nil, err
 	}
 	open, err := c.find(api, gitea.StateOpen, func(pr *gitea.PullRequest) bool {
-		return pr.Head != nil && pr.Base != nil && pr.Head.Ref == req.Head && pr.Base.Ref == req.Base
+		return pr.Base != nil && giteaHead(pr) == req.Head && pr.Base.Ref == req.Base
 	})
 	if err != nil {
 		return nil, err
@@ -90,7 +91,7 @@ func (c *giteaClient) MergedChange(ctx context.Context, head, base, commit strin
 		return nil, err
 	}
 	pr, err := c.find(api, gitea.StateClosed, func(pr *gitea.PullRequest) bool {
-		return pr.HasMerged && pr.Head != nil && pr.Base != nil && pr.Head.Ref == head && pr.Base.Ref == base &&
+		return pr.HasMerged && pr.Head != nil && pr.Base != nil && giteaHead(pr) == head && pr.Base.Ref == base &&
 			(pr.Head.Sha == commit || (pr.MergedCommitID != nil && *pr.MergedCommitID == commit))
 	})
 	if err != nil || pr == nil {
@@ -155,7 +156,7 @@ func giteaChange(pr *gitea.PullRequest) *Change {
 	ch := &Change{Number: pr.Index, URL: pr.HTMLURL, Title: pr.Title, Body: pr.Body,
 		Open: pr.State == gitea.StateOpen, Merged: pr.HasMerged}
 	if pr.Head != nil {
-		ch.Head, ch.HeadCommit = pr.Head.Ref, pr.Head.Sha
+		ch.Head, ch.HeadCommit = giteaHead(pr), pr.Head.Sha
 	}
 	if pr.Base != nil {
 		ch.Base = pr.Base.Ref
@@ -167,6 +168,19 @@ func giteaChange(pr *gitea.PullRequest) *Change {
 		ch.MergedBy = pr.MergedBy.UserName
 	}
 	return ch
+}
+
+// giteaHead is a pull request's head branch. Once the branch is deleted (after a
+// merge, when asked to), Gitea names refs/pull/N/head as the ref and keeps the
+// branch's name in the label.
+func giteaHead(pr *gitea.PullRequest) string {
+	if pr.Head == nil {
+		return ""
+	}
+	if strings.HasPrefix(pr.Head.Ref, "refs/pull/") && pr.Head.Name != "" {
+		return pr.Head.Name
+	}
+	return pr.Head.Ref
 }
 
 // giteaHint adds what a person can do about the usual refusals.

@@ -3,6 +3,7 @@ package controller
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
+	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
 	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 	"github.com/promotion-gate/promotion-gate/shared/forge"
@@ -216,4 +218,29 @@ func orUnknown(s string) string {
 		return "(the forge did not say)"
 	}
 	return s
+}
+
+// recordMergeOfDeletedBranch runs in pullRequest mode when the proposal branch is
+// gone: forges delete a merged pull request's branch when asked to (GitHub's
+// "automatically delete head branches"), so the merge of the commit the gate last
+// posted on is looked for there, when the target contains that commit.
+func (r *PromotionGateReconciler) recordMergeOfDeletedBranch(ctx context.Context, gate *gatev1.PromotionGate, auto *automation,
+	fs *forgeSession, sess *git.Session, target string, note *notification) (bool, error) {
+	pr := gate.Status.PullRequest
+	if pr == nil || pr.Commit == "" {
+		return false, nil
+	}
+	contained, err := sess.IsAncestor(pr.Commit, target)
+	if err != nil {
+		if errors.Is(err, git.ErrBranchNotFound) {
+			return false, nil
+		}
+		// The commit may be gone from the clone with its branch: nothing to record.
+		ctrl.LoggerFrom(ctx).V(1).Info("cannot tell whether the target contains the last proposal", "commit", pr.Commit, "error", err.Error())
+		return false, nil
+	}
+	if !contained {
+		return false, nil
+	}
+	return r.recordMerge(ctx, gate, auto, fs, target, pr.Commit, note)
 }

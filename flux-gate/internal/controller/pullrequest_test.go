@@ -198,3 +198,47 @@ func TestPullRequestModeUnjudgeableIsError(t *testing.T) {
 	h.g.Expect(err).NotTo(HaveOccurred())
 	h.g.Expect(code).To(Equal(http.StatusMethodNotAllowed))
 }
+
+// A forge that deletes the merged branch (GitHub's "automatically delete head
+// branches") leaves no proposal branch: the gate still finds the merge of the commit
+// it last posted on, and records it.
+func TestPullRequestModeMergedBranchDeleted(t *testing.T) {
+	h := newHarness(t)
+	srv := giteatest.New(t)
+	f := h.giteaFleet(srv, "")
+	h.setPolicy(basePolicy)
+	a := h.automation(f, "payments-api-prod", "payments-api")
+	h.gate("payments-api-prod", a.Name, pullRequestMode)
+	main := h.head(f, "main")
+	good := h.iacPush(f, a, map[string]string{
+		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.1", digestC),
+	})
+	g := h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.AwaitingMergeReason)
+	number := g.Status.PullRequest.Number
+	h.g.Expect(srv.Approve(h.ctx, "dana", "fleet", number)).To(Succeed())
+	code, err := srv.MergeDeletingBranch(h.ctx, "erin", "fleet", number)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(code).To(Equal(http.StatusOK))
+	h.g.Expect(h.head(f, "automation/payments-api-prod")).To(BeEmpty(), "Gitea deleted the merged branch")
+
+	h.poke("payments-api-prod")
+	h.g.Eventually(func(gm Gomega) {
+		g = h.getGate("payments-api-prod")
+		c := conditions.Get(g, meta.ReadyCondition)
+		gm.Expect(c).NotTo(BeNil())
+		gm.Expect(c.Reason).To(Equal(gatev1.PromotedReason), "Ready: %s", c.Message)
+		gm.Expect(g.Status.LastPromotion).NotTo(BeNil())
+	}).Should(Succeed())
+	lp := g.Status.LastPromotion
+	h.g.Expect(lp.Commit).To(Equal(good))
+	h.g.Expect(lp.PreviousCommit).To(Equal(main))
+	h.g.Expect(lp.MergedBy).To(Equal("erin"))
+	h.g.Expect(lp.ApprovedBy).To(Equal([]string{"dana"}))
+	h.waitEvent("payments-api-prod", corev1.EventTypeNormal, gatev1.PromotedReason, good, "merged by erin")
+
+	// The next look finds no proposal and keeps the record.
+	token := h.poke("payments-api-prod")
+	g = h.waitHandled("payments-api-prod", token)
+	h.g.Expect(g.Status.LastPromotion.MergedBy).To(Equal("erin"))
+	h.g.Expect(conditions.IsTrue(g, meta.ReadyCondition)).To(BeTrue())
+}

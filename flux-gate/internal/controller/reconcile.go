@@ -59,6 +59,17 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 		return ctrl.Result{}, &reasonError{reason: gatev1.GitOperationFailedReason, err: err}
 	}
 	proposal, err := sess.Head(auto.proposal)
+	if errors.Is(err, git.ErrBranchNotFound) && fs != nil {
+		// pullRequest mode: the forge may have deleted the branch it merged (pullrequest.go).
+		handled, err := r.recordMergeOfDeletedBranch(ctx, gate, auto, fs, sess, target, note)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if handled {
+			gate.Status.Proposal = &gatev1.Proposal{Branch: auto.proposal}
+			return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
+		}
+	}
 	if errors.Is(err, git.ErrBranchNotFound) {
 		gate.Status.Proposal = &gatev1.Proposal{Branch: auto.proposal}
 		r.setHeld(gate, false)

@@ -81,6 +81,16 @@ func (s *Server) Approve(ctx context.Context, user, repo string, number int64) e
 // checked the pull request's head for conflicts, which it does in the background
 // after each push; before that Gitea refuses every merge, for that reason alone.
 func (s *Server) Merge(ctx context.Context, user, repo string, number int64) (int, error) {
+	return s.merge(ctx, user, repo, number, false)
+}
+
+// MergeDeletingBranch is Merge with the head branch deleted after the merge, as
+// forges do when a repository asks them to.
+func (s *Server) MergeDeletingBranch(ctx context.Context, user, repo string, number int64) (int, error) {
+	return s.merge(ctx, user, repo, number, true)
+}
+
+func (s *Server) merge(ctx context.Context, user, repo string, number int64, deleteBranch bool) (int, error) {
 	c, err := s.Client(ctx, user)
 	if err != nil {
 		return 0, err
@@ -97,7 +107,8 @@ func (s *Server) Merge(ctx context.Context, user, repo string, number int64) (in
 			return 0, fmt.Errorf("#%d: Gitea never found it mergeable (conflicts, or the check did not run)", number)
 		}
 	}
-	_, resp, err := c.MergePullRequest(Admin, repo, number, gitea.MergePullRequestOption{Style: gitea.MergeStyleFastForwardOnly})
+	_, resp, err := c.MergePullRequest(Admin, repo, number, gitea.MergePullRequestOption{Style: gitea.MergeStyleFastForwardOnly,
+		DeleteBranchAfterMerge: &deleteBranch})
 	if resp == nil {
 		return 0, fmt.Errorf("%s merges #%d: %w", user, number, err)
 	}
