@@ -12,7 +12,8 @@ type Metrics struct {
 	Flux *metrics.Recorder
 	// Evaluations counts policy evaluations by verdict (Allowed, Warned, Denied).
 	Evaluations *prometheus.CounterVec
-	// Promotions counts push attempts by result: promoted, target_moved, failed.
+	// Promotions counts push attempts by result: promoted, target_moved, failed; and,
+	// in pull-request mode, merges the gate recorded: merged.
 	Promotions *prometheus.CounterVec
 	// Held is 1 while a gate holds a proposal the policy denies (or cannot
 	// evaluate), else 0.
@@ -33,7 +34,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"namespace", "name", "verdict"}),
 		Promotions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "promotion_gate_promotions_total",
-			Help: "Attempts to push an evaluated proposal commit to its target branch, by result (promoted, target_moved, failed).",
+			Help: "Attempts to push an evaluated proposal commit to its target branch, by result (promoted, target_moved, failed), and merges of its pull request in pull-request mode (merged).",
 		}, []string{"namespace", "name", "result"}),
 		Held: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "promotion_gate_held",
