@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
@@ -65,15 +66,49 @@ func (r *PromotionGateReconciler) openForge(ctx context.Context, gate *gatev1.Pr
 		}
 		return nil, reasonf(gatev1.AuthenticationFailedReason, err, "get forge credentials Secret %s", key)
 	}
-	creds := forge.Credentials{Token: strings.TrimSpace(string(secret.Data["token"]))}
-	if creds.GitHubApp, err = forge.ParseGitHubApp(secret.Data); err != nil {
-		return nil, stallf(gatev1.ProviderMisconfiguredReason, "forge credentials Secret %s: %v", key, err)
-	}
-	client, err := forge.New(forge.Options{Repository: repo, Credentials: creds, CA: secret.Data["ca.crt"], UserAgent: ControllerName})
-	if err != nil {
-		return nil, stallf(gatev1.ProviderMisconfiguredReason, "forge credentials Secret %s: %v", key, err)
+	// One client per gate while its repository and Secret stay the same: a GitHub
+	// App's installation token is then minted once an hour, not at every look.
+	version := fmt.Sprintf("%s|%s|%s|%s/%s|%s", secret.UID, secret.ResourceVersion, repo.Address, repo.Owner, repo.Name, repo.Provider)
+	client, ok := forgeClients.get(gate, version)
+	if !ok {
+		creds := forge.Credentials{Token: strings.TrimSpace(string(secret.Data["token"]))}
+		if creds.GitHubApp, err = forge.ParseGitHubApp(secret.Data); err != nil {
+			return nil, stallf(gatev1.ProviderMisconfiguredReason, "forge credentials Secret %s: %v", key, err)
+		}
+		client, err = forge.New(forge.Options{Repository: repo, Credentials: creds, CA: secret.Data["ca.crt"], UserAgent: ControllerName})
+		if err != nil {
+			return nil, stallf(gatev1.ProviderMisconfiguredReason, "forge credentials Secret %s: %v", key, err)
+		}
+		forgeClients.put(gate, version, client)
 	}
 	return &forgeSession{client: client, context: statusContext(gate, auto), targetURL: p.TargetURL}, nil
+}
+
+// forgeClients keeps one forge client per gate, for as long as what it was made
+// from is unchanged; a gate holds one entry at most.
+var forgeClients = &clientCache{entries: map[types.NamespacedName]cachedClient{}}
+
+type clientCache struct {
+	mu      sync.Mutex
+	entries map[types.NamespacedName]cachedClient
+}
+
+type cachedClient struct {
+	version string
+	client  forge.Client
+}
+
+func (c *clientCache) get(gate *gatev1.PromotionGate, version string) (forge.Client, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[types.NamespacedName{Namespace: gate.Namespace, Name: gate.Name}]
+	return e.client, ok && e.version == version
+}
+
+func (c *clientCache) put(gate *gatev1.PromotionGate, version string, client forge.Client) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries[types.NamespacedName{Namespace: gate.Namespace, Name: gate.Name}] = cachedClient{version: version, client: client}
 }
 
 // statusContext is the status' name: fixed by the gate's spec, never by a
