@@ -117,6 +117,9 @@ type Source struct {
 
 // RollbackInfo says what was rolled back, and by whom.
 type RollbackInfo struct {
+	// Gate is the PromotionGate, namespace/name, that promoted the digests and holds
+	// them from now on.
+	Gate string `yaml:"gate"`
 	// Author is "Name <email>" of the commit that removed the digests.
 	Author string `yaml:"author"`
 	// Subject is that commit's subject line.

@@ -45,7 +45,7 @@ func rollback() record.Record {
 		Commit:         "9999000000000000000000000000000000000003",
 		RollbackCommit: commitP,
 		Images:         []record.Image{record.ImageOf("ghcr.io/example/payments-api:1.9.0@" + digestB)},
-		Rollback: &record.RollbackInfo{Author: "Dana Dev <dana@example.com>", Subject: `Revert "Update image"`,
+		Rollback: &record.RollbackInfo{Gate: "flux-system/payments-api-prod", Author: "Dana Dev <dana@example.com>", Subject: `Revert "Update image"`,
 			Digests: []string{digestB}, Promotion: "prod-2026-06-01-001", PromotedCommit: commitP},
 		Time: time.Date(2026, 6, 1, 11, 0, 0, 0, time.UTC),
 	}

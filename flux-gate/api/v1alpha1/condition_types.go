@@ -48,4 +48,25 @@ const (
 	// EvaluationFailedReason: the changed files of the proposal could not be read or
 	// parsed; the gate fails closed and holds.
 	EvaluationFailedReason = "EvaluationFailed"
+
+	// --- records, rollbacks and branch promotion (issue 14) ---
+
+	// RolledBackReason: the proposal brings back a digest that was rolled back on the
+	// target branch; it is held until released (annotation or policy exemption).
+	RolledBackReason = "RolledBack"
+
+	// RecordPendingReason: the target branch moved but the promotion record tag is
+	// not written yet; the gate retries.
+	RecordPendingReason = "RecordPending"
+
+	// TargetAheadReason: a branch promotion cannot fast-forward, because the target
+	// branch has commits the source branch lacks.
+	TargetAheadReason = "TargetAhead"
+
+	// SourceNotFoundReason: the GitRepository of a branch promotion does not exist.
+	SourceNotFoundReason = "SourceNotFound"
 )
+
+// ReleaseRollbackAnnotation on a PromotionGate names digests (comma-separated) that
+// were rolled back and may be promoted again.
+const ReleaseRollbackAnnotation = "promotion-gate.io/release-rollback"

@@ -85,7 +85,8 @@ func (r *PromotionGateReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&gatev1.PromotionGate{}, builder.WithPredicates(
-			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{},
+				predicate.Predicate(releaseAnnotationChanged{})))).
 		Watches(&imagev1.ImageUpdateAutomation{},
 			handler.EnqueueRequestsFromMapFunc(r.gatesForAutomation),
 			builder.WithPredicates(automationChanged{})).

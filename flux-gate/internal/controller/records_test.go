@@ -1,0 +1,318 @@
+package controller_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/fluxcd/pkg/apis/meta"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
+	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
+	"github.com/promotion-gate/promotion-gate/flux-gate/internal/gittest"
+	"github.com/promotion-gate/promotion-gate/shared/commitsig/commitsigtest"
+	"github.com/promotion-gate/promotion-gate/shared/record"
+)
+
+// serverRecord is a record tag as the server has it.
+type serverRecord struct {
+	tag git.Tag
+	rec record.Record
+}
+
+// records reads every record tag of the fleet from the server, through a fresh clone.
+func (h *harness) records(f *fleet) []serverRecord {
+	h.t.Helper()
+	auth, err := git.NewAuth(f.url, f.data)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	auth.AllowInsecureHTTP = true
+	s, err := git.NewCache(h.t.TempDir()).Open(h.ctx, f.url, auth)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	defer s.Close()
+	_, err = s.Fetch(h.ctx)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	tags, err := s.Tags("")
+	h.g.Expect(err).NotTo(HaveOccurred())
+	var out []serverRecord
+	for _, t := range tags {
+		rec, err := record.Parse([]byte(t.Message))
+		h.g.Expect(err).NotTo(HaveOccurred(), "tag %s holds a record that parses", t.Name)
+		out = append(out, serverRecord{tag: t, rec: rec})
+	}
+	return out
+}
+
+// recordOn waits for a record tag of kind on commit and returns it.
+func (h *harness) recordOn(f *fleet, kind record.Kind, commit string) serverRecord {
+	h.t.Helper()
+	var found serverRecord
+	h.g.Eventually(func() bool {
+		for _, r := range h.records(f) {
+			if r.rec.Kind == kind && r.tag.Commit == commit {
+				found = r
+				return true
+			}
+		}
+		return false
+	}).Should(BeTrue(), "a %s record tag on %s", kind, commit)
+	return found
+}
+
+// deleteBranch deletes a branch on the server, as a person (or the gate's stale
+// handling) would, so that the automation's next push starts from main again.
+func (h *harness) deleteBranch(f *fleet, branch string) {
+	h.t.Helper()
+	auth, err := git.NewAuth(f.url, f.data)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	auth.AllowInsecureHTTP = true
+	s, err := git.NewCache(h.t.TempDir()).Open(h.ctx, f.url, auth)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	defer s.Close()
+	_, err = s.Fetch(h.ctx)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	head, err := s.Head(branch)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(s.DeleteBranch(h.ctx, branch, head)).To(Succeed())
+}
+
+// signingKey makes an OpenPGP key, puts its private half in a Secret of the policy
+// namespace and returns the armored public key.
+func (h *harness) signingKey(name string) string {
+	h.t.Helper()
+	key := commitsigtest.NewOpenPGPKey(h.t, "Promotion Records", "records@example.com")
+	var priv bytes.Buffer
+	w, err := armor.Encode(&priv, "PGP PRIVATE KEY BLOCK", nil)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(key.Entity.SerializePrivate(w, nil)).To(Succeed())
+	h.g.Expect(w.Close()).To(Succeed())
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: h.ns},
+		Data: map[string][]byte{"git.asc": priv.Bytes()}}
+	h.g.Expect(k8s.Create(h.ctx, secret)).To(Succeed())
+	return string(key.Public)
+}
+
+func withSigningKey(name string) func(*gatev1.PromotionGate) {
+	return func(g *gatev1.PromotionGate) {
+		g.Spec.Record = &gatev1.RecordSpec{SigningKeyRef: &meta.LocalObjectReference{Name: name}}
+	}
+}
+
+// The whole story of issue 14 on one gate: a promotion writes a signed, parseable
+// record tag; a person reverts it on main; the automation proposes the same digest
+// again and the gate holds it RolledBack (a Warning event names the revert commit,
+// the digest and the release); a different digest promotes without release; the
+// annotation releases the rolled-back digest. The server never sees a
+// non-fast-forward update nor a tag rewrite.
+func TestRecordsRollbackHoldAndRelease(t *testing.T) {
+	h := newHarness(t)
+	srv := gittest.NewGuardedHTTP(t)
+	f := h.newFleet(srv.URL("fleet.git"), nil, "payments-api")
+	h.setPolicy(basePolicy)
+	pub := h.signingKey("record-signing-key")
+	a := h.automation(f, "payments-api-prod", "payments-api")
+	h.gate("payments-api-prod", a.Name, withSigningKey("record-signing-key"))
+	before := h.head(f, "main")
+
+	// 1. A promotion and its record.
+	p1 := h.iacPush(f, a, map[string]string{overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", digestB)})
+	g := h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.PromotedReason)
+	h.g.Expect(g.Status.LastPromotion.Commit).To(Equal(p1), "the last-promotion status stays")
+	r1 := h.recordOn(f, record.Promotion, p1)
+	h.g.Expect(r1.tag.Name).To(MatchRegexp(`^prod-\d{4}-\d{2}-\d{2}-001$`))
+	h.g.Expect(r1.rec.Commit).To(Equal(p1))
+	h.g.Expect(r1.rec.RollbackCommit).To(Equal(before))
+	h.g.Expect(r1.rec.Environment).To(Equal("prod"))
+	h.g.Expect(r1.rec.Images).To(ConsistOf(record.Image{Reference: "ghcr.io/example/payments-api:1.9.0@" + digestB, Digest: digestB}))
+	h.g.Expect(r1.rec.Files).To(ConsistOf(overlayPath("payments-api")))
+	h.g.Expect(r1.rec.Verdict.Result).To(Equal("Allowed"))
+	h.g.Expect(r1.rec.Verdict.PolicyRevision).To(HavePrefix("sha256:"))
+	h.g.Expect(r1.rec.Verdict.RulesPassed).To(ContainElement("prod-immutable-images"))
+	h.g.Expect(r1.rec.Approval.Gate).To(Equal(h.ns + "/payments-api-prod"))
+	h.g.Expect(r1.rec.Approval.Proposal).To(Equal("automation/payments-api-prod"))
+	h.g.Expect(r1.tag.Signature).To(HavePrefix("-----BEGIN PGP SIGNATURE-----"))
+	signer, err := r1.tag.Object.Verify(pub)
+	h.g.Expect(err).NotTo(HaveOccurred(), "the record tag verifies with the public key")
+	h.g.Expect(signer.PrimaryIdentity().UserId.Email).To(Equal("records@example.com"))
+	h.g.Eventually(func() *gatev1.RecordRef { return h.getGate("payments-api-prod").Status.LastRecord }).
+		Should(Equal(&gatev1.RecordRef{Tag: r1.tag.Name, Kind: "promotion", Commit: p1, Signed: true}))
+
+	// 2. A person reverts it on main: the gate records the rollback.
+	revert, err := f.human.Commit(h.ctx, "main", "main", map[string]string{
+		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.8.3", digestA)}, `Revert "Update image"`)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.poke("payments-api-prod")
+	rb := h.recordOn(f, record.Rollback, revert)
+	h.g.Expect(rb.rec.Rollback.Digests).To(Equal([]string{digestB}))
+	h.g.Expect(rb.rec.Rollback.Author).To(Equal(humanName + " <" + humanEmail + ">"))
+	h.g.Expect(rb.rec.Rollback.Promotion).To(Equal(r1.tag.Name))
+	h.g.Expect(rb.rec.RollbackCommit).To(Equal(p1))
+	h.g.Expect(rb.tag.Name).To(MatchRegexp(`^prod-\d{4}-\d{2}-\d{2}-002$`))
+	h.g.Eventually(func() []gatev1.RolledBackDigest { return h.getGate("payments-api-prod").Status.RolledBack }).
+		Should(ConsistOf(gatev1.RolledBackDigest{Digest: digestB, Image: "ghcr.io/example/payments-api:1.9.0@" + digestB,
+			RevertCommit: revert, Author: humanName + " <" + humanEmail + ">", Tag: rb.tag.Name}))
+
+	// 3. The automation proposes the same digest again: held as rolled back.
+	h.deleteBranch(f, "automation/payments-api-prod")
+	p2 := h.iacPush(f, a, map[string]string{overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", digestB)})
+	g = h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.RolledBackReason)
+	h.g.Expect(g.Status.Proposal.Commit).To(Equal(p2))
+	h.g.Expect(h.head(f, "main")).To(Equal(revert), "nothing promoted")
+	h.waitEvent("payments-api-prod", corev1.EventTypeWarning, gatev1.RolledBackReason, revert, digestB,
+		"kubectl -n "+h.ns+" annotate --overwrite promotiongate payments-api-prod "+gatev1.ReleaseRollbackAnnotation+"="+digestB)
+	h.conformant("payments-api-prod")
+
+	// 4. A different digest promotes as usual, without release.
+	p3 := h.iacPush(f, a, map[string]string{overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.1", digestC)})
+	h.g.Eventually(func() string { return h.head(f, "main") }).Should(Equal(p3))
+	h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.PromotedReason)
+	h.recordOn(f, record.Promotion, p3)
+
+	// 5. The rolled-back digest comes back: held again, until the annotation releases it.
+	h.deleteBranch(f, "automation/payments-api-prod")
+	p4 := h.iacPush(f, a, map[string]string{overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", digestB)})
+	h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.RolledBackReason)
+	h.g.Expect(h.head(f, "main")).To(Equal(p3))
+	cur := h.getGate("payments-api-prod")
+	patched := cur.DeepCopy()
+	patched.Annotations = map[string]string{gatev1.ReleaseRollbackAnnotation: digestB}
+	h.g.Expect(k8s.Patch(h.ctx, patched, client.MergeFrom(cur))).To(Succeed())
+	h.g.Eventually(func() string { return h.head(f, "main") }).Should(Equal(p4))
+	g = h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.PromotedReason)
+	h.recordOn(f, record.Promotion, p4)
+	h.g.Eventually(func() []gatev1.RolledBackDigest { return h.getGate("payments-api-prod").Status.RolledBack }).Should(BeEmpty(),
+		"a promotion after the rollback ends the hold")
+
+	h.g.Expect(srv.NonFastForwards(t, "fleet.git")).To(BeEmpty(), "the server never saw a non-fast-forward update nor a tag rewrite")
+}
+
+// A tag push that fails after the branch moved leaves the record pending in status;
+// a restart of the controller, once tags are accepted again, writes it.
+func TestRecordPendingCompletesAfterRestart(t *testing.T) {
+	h := newHarness(t)
+	srv := gittest.NewGuardedHTTP(t)
+	f := h.newFleet(srv.URL("fleet.git"), nil, "payments-api")
+	h.setPolicy(basePolicy)
+	a := h.automation(f, "payments-api-prod", "payments-api")
+	h.gate("payments-api-prod", a.Name)
+	h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.UpToDateReason)
+
+	srv.RefuseTags(t, "fleet.git", true)
+	p := h.iacPush(f, a, map[string]string{overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", digestB)})
+	h.g.Eventually(func() string { return h.head(f, "main") }).Should(Equal(p), "the branch moved")
+	g := h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.RecordPendingReason)
+	h.g.Expect(g.Status.PendingRecord).NotTo(BeNil())
+	h.g.Expect(g.Status.PendingRecord.Commit).To(Equal(p))
+	h.g.Expect(g.Status.PendingRecord.Error).To(ContainSubstring("tag"))
+	h.g.Expect(g.Status.LastPromotion.Commit).To(Equal(p))
+	h.g.Expect(h.records(f)).To(BeEmpty())
+
+	h.stopManager()
+	srv.RefuseTags(t, "fleet.git", false)
+	h.startManager()
+	r := h.recordOn(f, record.Promotion, p)
+	h.g.Expect(r.rec.RollbackCommit).NotTo(BeEmpty())
+	h.g.Eventually(func() *gatev1.PendingRecord { return h.getGate("payments-api-prod").Status.PendingRecord }).Should(BeNil())
+	h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.PromotedReason)
+	h.g.Expect(h.records(f)).To(HaveLen(1), "written once")
+	h.g.Expect(srv.NonFastForwards(t, "fleet.git")).To(BeEmpty())
+}
+
+// Three gates promoting to one repository at once never take the same record name:
+// the records number 001, 002, 003 in the order the promotions landed.
+func TestConcurrentGatesRecordsNeverCollide(t *testing.T) {
+	h := newHarness(t)
+	srv := gittest.NewGuardedHTTP(t)
+	apps := []string{"payments-api", "orders-api", "billing-api"}
+	f := h.newFleet(srv.URL("fleet.git"), nil, apps...)
+	h.setPolicy(basePolicy)
+	ctx, cancel := context.WithCancel(h.ctx)
+	defer cancel()
+	for i, app := range apps {
+		a := h.automation(f, app+"-prod", app)
+		h.gate(app+"-prod", a.Name)
+		files := func() map[string]string {
+			return map[string]string{overlayPath(app): prodOverlay(app, "ghcr.io/example/"+app, fmt.Sprintf("2.0.%d", i), digestC)}
+		}
+		h.runIAC(ctx, f, a, files)
+		h.iacPush(f, a, files())
+	}
+	h.g.Eventually(func() int { return len(h.records(f)) }, 2*time.Minute).Should(Equal(len(apps)))
+	var seqs, gates []string
+	for _, r := range h.records(f) {
+		seqs = append(seqs, r.tag.Name[len(r.tag.Name)-3:])
+		gates = append(gates, r.rec.Approval.Gate)
+	}
+	h.g.Expect(seqs).To(ConsistOf("001", "002", "003"))
+	h.g.Expect(gates).To(ConsistOf(h.ns+"/payments-api-prod", h.ns+"/orders-api-prod", h.ns+"/billing-api-prod"))
+	h.g.Expect(srv.NonFastForwards(t, "fleet.git")).To(BeEmpty())
+}
+
+// Two writers with separate clones (two controller processes) that pick the same
+// record name race at the server: the second is refused with ErrTagExists, never
+// overwrites, and takes the next name.
+func TestRecordTagRaceAcrossClones(t *testing.T) {
+	srv := gittest.NewGuardedHTTP(t)
+	ctx := context.Background()
+	w := gittest.Writer{URL: srv.URL("fleet.git"), AuthorName: humanName, AuthorEmail: humanEmail}
+	head, err := w.Init(ctx, "main", map[string]string{"README.md": "x\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() *git.Session {
+		auth, _ := git.NewAuth(w.URL, nil)
+		s, err := git.NewCache(t.TempDir()).Open(ctx, w.URL, auth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		if _, err := s.Fetch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := open(), open()
+	day := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	name := func(s *git.Session, taken ...string) string {
+		names, err := s.TagNames()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := record.NextTag("", record.TagVars{Env: "prod", Time: day}, append(names, taken...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	na, nb := name(a), name(b)
+	if na != nb || na != "prod-2026-06-01-001" {
+		t.Fatalf("both writers should pick prod-2026-06-01-001, got %s and %s", na, nb)
+	}
+	tag := func(n, by string) git.NewTag {
+		return git.NewTag{Name: n, Commit: head, Message: "record by " + by, Tagger: object.Signature{Name: "flux-gate", Email: "flux-gate@example.com", When: day}}
+	}
+	if err := a.PushTag(ctx, tag(na, "a")); err != nil {
+		t.Fatal(err)
+	}
+	err = b.PushTag(ctx, tag(nb, "b"))
+	if err == nil || !strings.Contains(err.Error(), git.ErrTagExists.Error()) {
+		t.Fatalf("second push of %s: %v, want ErrTagExists", nb, err)
+	}
+	if next := name(b, nb); next != "prod-2026-06-01-002" {
+		t.Fatalf("next name %s, want prod-2026-06-01-002", next)
+	}
+	if err := b.PushTag(ctx, tag("prod-2026-06-01-002", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if log := srv.NonFastForwards(t, "fleet.git"); strings.Contains(log, "refs/heads/") || strings.Contains(log, "002") {
+		t.Fatalf("unexpected refusals: %s", log)
+	}
+}
