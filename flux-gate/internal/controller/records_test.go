@@ -32,23 +32,39 @@ type serverRecord struct {
 // records reads every record tag of the fleet from the server, through a fresh clone.
 func (h *harness) records(f *fleet) []serverRecord {
 	h.t.Helper()
-	auth, err := git.NewAuth(f.url, f.data)
+	out, err := h.tryRecords(f)
 	h.g.Expect(err).NotTo(HaveOccurred())
+	return out
+}
+
+// tryRecords is records for Eventually: a fetch racing a push is tried again.
+func (h *harness) tryRecords(f *fleet) ([]serverRecord, error) {
+	auth, err := git.NewAuth(f.url, f.data)
+	if err != nil {
+		return nil, err
+	}
 	auth.AllowInsecureHTTP = true
 	s, err := git.NewCache(h.t.TempDir()).Open(h.ctx, f.url, auth)
-	h.g.Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		return nil, err
+	}
 	defer s.Close()
-	_, err = s.Fetch(h.ctx)
-	h.g.Expect(err).NotTo(HaveOccurred())
+	if _, err = s.Fetch(h.ctx); err != nil {
+		return nil, err
+	}
 	tags, err := s.Tags("")
-	h.g.Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		return nil, err
+	}
 	var out []serverRecord
 	for _, t := range tags {
 		rec, err := record.Parse([]byte(t.Message))
-		h.g.Expect(err).NotTo(HaveOccurred(), "tag %s holds a record that parses", t.Name)
+		if err != nil {
+			return nil, fmt.Errorf("tag %s holds no record that parses: %w", t.Name, err)
+		}
 		out = append(out, serverRecord{tag: t, rec: rec})
 	}
-	return out
+	return out, nil
 }
 
 // recordOn waits for a record tag of kind on commit and returns it.
@@ -56,7 +72,11 @@ func (h *harness) recordOn(f *fleet, kind record.Kind, commit string) serverReco
 	h.t.Helper()
 	var found serverRecord
 	h.g.Eventually(func() bool {
-		for _, r := range h.records(f) {
+		recs, err := h.tryRecords(f)
+		if err != nil {
+			return false
+		}
+		for _, r := range recs {
 			if r.rec.Kind == kind && r.tag.Commit == commit {
 				found = r
 				return true
@@ -245,7 +265,10 @@ func TestConcurrentGatesRecordsNeverCollide(t *testing.T) {
 		h.runIAC(ctx, f, a, files)
 		h.iacPush(f, a, files())
 	}
-	h.g.Eventually(func() int { return len(h.records(f)) }, 2*time.Minute).Should(Equal(len(apps)))
+	h.g.Eventually(func() (int, error) {
+		recs, err := h.tryRecords(f)
+		return len(recs), err
+	}, 2*time.Minute).Should(Equal(len(apps)))
 	var seqs, gates []string
 	for _, r := range h.records(f) {
 		seqs = append(seqs, r.tag.Name[len(r.tag.Name)-3:])
