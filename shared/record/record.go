@@ -41,95 +41,95 @@ const (
 // Record is one promotion or rollback.
 type Record struct {
 	// Format is Version.
-	Format string `yaml:"format"`
-	Kind   Kind   `yaml:"kind"`
+	Format string `json:"format" yaml:"format"`
+	Kind   Kind   `json:"kind" yaml:"kind"`
 	// Environment is the policy environment the change was judged as.
-	Environment string `yaml:"environment"`
-	Protected   bool   `yaml:"protected,omitempty"`
+	Environment string `json:"environment" yaml:"environment"`
+	Protected   bool   `json:"protected,omitempty" yaml:"protected,omitempty"`
 	// Repository is the repository URL, without credentials.
-	Repository string `yaml:"repository,omitempty"`
+	Repository string `json:"repository,omitempty" yaml:"repository,omitempty"`
 	// Branch is the branch that moved (the target).
-	Branch string `yaml:"branch"`
+	Branch string `json:"branch" yaml:"branch"`
 	// Commit is the commit the tag points at: for a promotion, exactly the commit
 	// evaluated and pushed; for a rollback, the commit that removed the digest.
-	Commit string `yaml:"commit"`
+	Commit string `json:"commit" yaml:"commit"`
 	// RollbackCommit is the branch head this change replaced: `git reset`/`git revert`
 	// back to it undoes the change. Empty only for a branch's first commit.
-	RollbackCommit string `yaml:"rollbackCommit"`
+	RollbackCommit string `json:"rollbackCommit" yaml:"rollbackCommit"`
 	// Images are the images the change brought (promotion) or removed (rollback).
-	Images []Image `yaml:"images,omitempty"`
+	Images []Image `json:"images,omitempty" yaml:"images,omitempty"`
 	// Files are the repository-relative files the change touched.
-	Files []string `yaml:"files,omitempty"`
+	Files []string `json:"files,omitempty" yaml:"files,omitempty"`
 	// Verdict is the policy's verdict (promotions only).
-	Verdict *Verdict `yaml:"verdict,omitempty"`
+	Verdict *Verdict `json:"verdict,omitempty" yaml:"verdict,omitempty"`
 	// Approval is who or what let the change through (promotions only).
-	Approval *Approval `yaml:"approval,omitempty"`
+	Approval *Approval `json:"approval,omitempty" yaml:"approval,omitempty"`
 	// Rollback describes a rollback (rollback records only).
-	Rollback *RollbackInfo `yaml:"rollback,omitempty"`
+	Rollback *RollbackInfo `json:"rollback,omitempty" yaml:"rollback,omitempty"`
 	// Time is when the record was made.
-	Time time.Time `yaml:"time"`
+	Time time.Time `json:"time" yaml:"time"`
 }
 
 // Image is one image reference with its digest split out, for searching by digest.
 type Image struct {
-	Reference string `yaml:"reference"`
-	Digest    string `yaml:"digest,omitempty"`
+	Reference string `json:"reference" yaml:"reference"`
+	Digest    string `json:"digest,omitempty" yaml:"digest,omitempty"`
 }
 
 // Verdict is the policy's verdict on the promoted commit.
 type Verdict struct {
 	// Result is Allowed or Warned (a denied commit is never promoted).
-	Result string `yaml:"result"`
+	Result string `json:"result" yaml:"result"`
 	// Policy names the policy sources merged (ConfigMap/key or files).
-	Policy []string `yaml:"policy,omitempty"`
+	Policy []string `json:"policy,omitempty" yaml:"policy,omitempty"`
 	// PolicyRevision is the digest of the merged policy.
-	PolicyRevision string `yaml:"policyRevision"`
+	PolicyRevision string `json:"policyRevision" yaml:"policyRevision"`
 	// RulesPassed are the environment's rules with no finding.
-	RulesPassed []string `yaml:"rulesPassed,omitempty"`
+	RulesPassed []string `json:"rulesPassed,omitempty" yaml:"rulesPassed,omitempty"`
 	// Warnings are the warn findings let through, one line each.
-	Warnings []string `yaml:"warnings,omitempty"`
+	Warnings []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
 }
 
 // Approval is who or what let the promotion through.
 type Approval struct {
 	// Gate is the PromotionGate, namespace/name.
-	Gate string `yaml:"gate"`
+	Gate string `json:"gate" yaml:"gate"`
 	// Identity is the controller that acted (its name and, when known, its service
 	// account).
-	Identity string `yaml:"identity"`
+	Identity string `json:"identity" yaml:"identity"`
 	// Proposal is the automation's proposal branch, when the gate promotes an
 	// automation's pushes.
-	Proposal string `yaml:"proposal,omitempty"`
+	Proposal string `json:"proposal,omitempty" yaml:"proposal,omitempty"`
 	// Source is the source branch head, for a branch-to-branch promotion.
-	Source *Source `yaml:"source,omitempty"`
+	Source *Source `json:"source,omitempty" yaml:"source,omitempty"`
 }
 
 // Source is the head of the branch promoted from.
 type Source struct {
-	Branch string `yaml:"branch"`
-	Commit string `yaml:"commit"`
+	Branch string `json:"branch" yaml:"branch"`
+	Commit string `json:"commit" yaml:"commit"`
 	// Author is "Name <email>" of the head commit.
-	Author string `yaml:"author,omitempty"`
+	Author string `json:"author,omitempty" yaml:"author,omitempty"`
 	// Signer is who signed the head commit, when its signature verified; empty when
 	// unsigned or not verified.
-	Signer string `yaml:"signer,omitempty"`
+	Signer string `json:"signer,omitempty" yaml:"signer,omitempty"`
 }
 
 // RollbackInfo says what was rolled back, and by whom.
 type RollbackInfo struct {
 	// Gate is the PromotionGate, namespace/name, that promoted the digests and holds
 	// them from now on.
-	Gate string `yaml:"gate"`
+	Gate string `json:"gate" yaml:"gate"`
 	// Author is "Name <email>" of the commit that removed the digests.
-	Author string `yaml:"author"`
+	Author string `json:"author" yaml:"author"`
 	// Subject is that commit's subject line.
-	Subject string `yaml:"subject,omitempty"`
+	Subject string `json:"subject,omitempty" yaml:"subject,omitempty"`
 	// Digests are the digests that left the branch.
-	Digests []string `yaml:"digests"`
+	Digests []string `json:"digests" yaml:"digests"`
 	// Promotion is the tag of the promotion rolled back, when known.
-	Promotion string `yaml:"promotion,omitempty"`
+	Promotion string `json:"promotion,omitempty" yaml:"promotion,omitempty"`
 	// PromotedCommit is the commit that promotion pushed.
-	PromotedCommit string `yaml:"promotedCommit,omitempty"`
+	PromotedCommit string `json:"promotedCommit,omitempty" yaml:"promotedCommit,omitempty"`
 }
 
 // Digests returns the distinct digests of the record's images, in order.
