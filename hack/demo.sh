@@ -10,6 +10,10 @@
 #      flux-gate and the Argo CD sidecar, and the story from a Flux proposal to the
 #      rollback point, then signed and unsigned images (a key and a test transparency log
 #      made for the run). It tears everything down and exits non-zero naming the failed step.
+#   4. (chapter 8, records and rollbacks: test/demo/records.go) a person reverts the last
+#      promotion on main, Flux proposes the same digest again, flux-gate holds it as rolled
+#      back, and bin/promotion-gate history lists the promotions and the rollback, read from
+#      the record tags flux-gate wrote in the repository.
 #
 # KUBEBUILDER_ASSETS and PROMOTION_GATE_ARGOCD_BIN, when set, are used as they are.
 set -euo pipefail

@@ -66,6 +66,7 @@ type Report struct {
 	Refusal     Refusal
 	Rollback    Rollback
 	SupplyChain SupplyChain
+	Records     Records // chapter 8 (records.go)
 	// Authorized and Refused count the requests the registry, as ghcr.io, served with
 	// the pull secret's credentials and turned away without them.
 	Authorized, Refused int
@@ -185,6 +186,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"5. Supply chain: Flux proposes payments-api " + unsignedTag + " by digest, but nobody signed it", d.unsigned},
 		{"6. Argo CD is pointed at the unsigned proposal", d.argoUnsigned},
 		{"7. The release pipeline signs payments-api " + unsignedTag, d.signLate},
+		// Chapter 8 (issue 14): records in Git, rollbacks that stick (records.go).
+		{"8. A person rolls prod back; Flux proposes the same digest again", d.records},
 	}
 	fmt.Fprintln(d.out, "\npromotion-gate: one promotion policy, enforced at both doors of a GitOps pipeline.")
 	fmt.Fprintln(d.out, "Flux's proposals pass flux-gate before they reach main; Argo CD renders prod through the plugin.")
@@ -211,7 +214,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	_ = os.RemoveAll(work)
 	fmt.Fprintln(d.out, "\nDemo finished: the digest was promoted, :latest was held in Git and refused by Argo CD,")
 	fmt.Fprintln(d.out, "and the gate's status names the commit to revert; an unsigned digest was held and refused")
-	fmt.Fprintln(d.out, "until the release key signed it. Every part was stopped.")
+	fmt.Fprintln(d.out, "until the release key signed it; a person's rollback stuck, and the history of promotions and")
+	fmt.Fprintln(d.out, "rollbacks was read from Git. Every part was stopped.")
 	return d.rep, nil
 }
 

@@ -135,6 +135,18 @@ func TestDemo(t *testing.T) {
 	g.Expect(images(objs)).To(Equal([]string{unsigned}))
 	g.Expect(sc.RenderReads).To(BeNumerically(">=", 1), "the sidecar verified the signature itself")
 
+	// Chapter 8 (issue 14): the person's rollback sticks, and history reads it from Git.
+	rc := rep.Records
+	g.Expect(rc.RolledBack).To(ContainElement(unsigned[strings.LastIndex(unsigned, "@")+1:]))
+	g.Expect(rc.ReadyReason).To(Equal("RolledBack"))
+	g.Expect(rc.MainAfter).To(Equal(rc.RevertCommit))
+	g.Expect(rc.Event).To(ContainSubstring(rc.RevertCommit))
+	g.Expect(rc.Event).To(ContainSubstring("promotion-gate.io/release-rollback=" + rc.Digest))
+	g.Expect(rc.History).To(MatchRegexp(`promotion\s+prod-\d{4}-\d{2}-\d{2}-001`))
+	g.Expect(strings.Count(rc.History, " promotion ")).To(BeNumerically(">=", 2))
+	g.Expect(rc.History).To(ContainSubstring(" rollback "))
+	g.Expect(rc.Show).To(ContainSubstring(rc.RevertCommit))
+
 	// flux-gate and the sidecar read the registry with the pull secret's credentials.
 	g.Expect(rep.Authorized).To(BeNumerically(">=", 6))
 
