@@ -149,6 +149,7 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	note.message = promotedEvent(auto, res, target, proposal)
 	// The branch moved: write its record now; a failure stays pending in status.
 	if err := r.finishPendingRecord(ctx, gate, auto, sess, proposal); err != nil {
+		note.message += "; its record is pending: " + err.Error()
 		return ctrl.Result{}, err
 	}
 	if lr := gate.Status.LastRecord; lr != nil && lr.Commit == proposal {

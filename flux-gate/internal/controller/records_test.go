@@ -10,6 +10,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/fluxcd/pkg/apis/meta"
+	fluxssh "github.com/fluxcd/pkg/ssh"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +20,7 @@ import (
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/gittest"
+	"github.com/promotion-gate/promotion-gate/shared/commitsig"
 	"github.com/promotion-gate/promotion-gate/shared/commitsig/commitsigtest"
 	"github.com/promotion-gate/promotion-gate/shared/record"
 )
@@ -215,35 +217,74 @@ func TestRecordsRollbackHoldAndRelease(t *testing.T) {
 }
 
 // A tag push that fails after the branch moved leaves the record pending in status;
-// a restart of the controller, once tags are accepted again, writes it.
-func TestRecordPendingCompletesAfterRestart(t *testing.T) {
+// the gate writes it once tags are accepted again — on its own retries, and across a
+// restart of the controller.
+func TestRecordPendingCompletes(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			h := newHarness(t)
+			srv := gittest.NewGuardedHTTP(t)
+			f := h.newFleet(srv.URL("fleet.git"), nil, "payments-api")
+			h.setPolicy(basePolicy)
+			a := h.automation(f, "payments-api-prod", "payments-api")
+			h.gate("payments-api-prod", a.Name)
+			h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.UpToDateReason)
+
+			srv.RefuseTags(t, "fleet.git", true)
+			p := h.iacPush(f, a, map[string]string{overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", digestB)})
+			h.g.Eventually(func() string { return h.head(f, "main") }).Should(Equal(p), "the branch moved")
+			g := h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.RecordPendingReason)
+			h.g.Expect(g.Status.PendingRecord).NotTo(BeNil())
+			h.g.Expect(g.Status.PendingRecord.Commit).To(Equal(p))
+			h.g.Expect(g.Status.PendingRecord.Error).To(ContainSubstring("tag"))
+			h.g.Expect(g.Status.LastPromotion.Commit).To(Equal(p))
+			h.g.Expect(h.records(f)).To(BeEmpty())
+			h.waitEvent("payments-api-prod", corev1.EventTypeWarning, gatev1.RecordPendingReason, p)
+
+			if restart {
+				h.stopManager()
+				srv.RefuseTags(t, "fleet.git", false)
+				h.startManager()
+			} else {
+				srv.RefuseTags(t, "fleet.git", false)
+			}
+			r := h.recordOn(f, record.Promotion, p)
+			h.g.Expect(r.rec.RollbackCommit).NotTo(BeEmpty())
+			h.g.Eventually(func() *gatev1.PendingRecord { return h.getGate("payments-api-prod").Status.PendingRecord }).Should(BeNil())
+			h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.PromotedReason)
+			h.g.Expect(h.records(f)).To(HaveLen(1), "written once")
+			h.g.Expect(srv.NonFastForwards(t, "fleet.git")).To(BeEmpty())
+		})
+	}
+}
+
+// With an SSH key in the signing Secret, the record tag carries an SSH signature (git's
+// format, namespace git) that verifies with the public key.
+func TestRecordSignedWithSSHKey(t *testing.T) {
 	h := newHarness(t)
 	srv := gittest.NewGuardedHTTP(t)
 	f := h.newFleet(srv.URL("fleet.git"), nil, "payments-api")
 	h.setPolicy(basePolicy)
+	kp, err := fluxssh.GenerateKeyPair(fluxssh.ED25519)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.g.Expect(k8s.Create(h.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ssh-records", Namespace: h.ns},
+		Data: map[string][]byte{"identity": kp.PrivateKey}})).To(Succeed())
 	a := h.automation(f, "payments-api-prod", "payments-api")
-	h.gate("payments-api-prod", a.Name)
-	h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.UpToDateReason)
-
-	srv.RefuseTags(t, "fleet.git", true)
+	h.gate("payments-api-prod", a.Name, withSigningKey("ssh-records"))
 	p := h.iacPush(f, a, map[string]string{overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", digestB)})
-	h.g.Eventually(func() string { return h.head(f, "main") }).Should(Equal(p), "the branch moved")
-	g := h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.RecordPendingReason)
-	h.g.Expect(g.Status.PendingRecord).NotTo(BeNil())
-	h.g.Expect(g.Status.PendingRecord.Commit).To(Equal(p))
-	h.g.Expect(g.Status.PendingRecord.Error).To(ContainSubstring("tag"))
-	h.g.Expect(g.Status.LastPromotion.Commit).To(Equal(p))
-	h.g.Expect(h.records(f)).To(BeEmpty())
-
-	h.stopManager()
-	srv.RefuseTags(t, "fleet.git", false)
-	h.startManager()
 	r := h.recordOn(f, record.Promotion, p)
-	h.g.Expect(r.rec.RollbackCommit).NotTo(BeEmpty())
-	h.g.Eventually(func() *gatev1.PendingRecord { return h.getGate("payments-api-prod").Status.PendingRecord }).Should(BeNil())
-	h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.PromotedReason)
-	h.g.Expect(h.records(f)).To(HaveLen(1), "written once")
-	h.g.Expect(srv.NonFastForwards(t, "fleet.git")).To(BeEmpty())
+	h.g.Expect(r.tag.Signature).To(HavePrefix("-----BEGIN SSH SIGNATURE-----"))
+	ring, err := commitsig.ParseKeys([]commitsig.Key{{Name: "records", SSH: kp.PublicKey}})
+	h.g.Expect(err).NotTo(HaveOccurred())
+	signer, err := ring.VerifyTag(r.tag.Object)
+	h.g.Expect(err).NotTo(HaveOccurred(), "the record tag verifies with the public key")
+	h.g.Expect(signer).To(Equal("records"))
+	stranger, err := fluxssh.GenerateKeyPair(fluxssh.ED25519)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	other, err := commitsig.ParseKeys([]commitsig.Key{{Name: "stranger", SSH: stranger.PublicKey}})
+	h.g.Expect(err).NotTo(HaveOccurred())
+	_, err = other.VerifyTag(r.tag.Object)
+	h.g.Expect(err).To(MatchError(ContainSubstring("unknown key")), "another key does not verify it")
 }
 
 // Three gates promoting to one repository at once never take the same record name:

@@ -53,13 +53,8 @@ func (s *Session) Tags(prefix string) ([]Tag, error) {
 			return nil
 		}
 		t, err := s.e.repo.TagObject(ref.Hash())
-		if errors.Is(err, plumbing.ErrObjectNotFound) {
-			return nil // lightweight
-		}
-		if err != nil {
-			return fmt.Errorf("read tag %s: %w", name, err)
-		}
-		if t.TargetType != plumbing.CommitObject {
+		if err != nil || t.TargetType != plumbing.CommitObject {
+			// A lightweight tag, or a tag of something else: no record there.
 			return nil
 		}
 		out = append(out, Tag{Name: name, Commit: t.Target.String(), Message: t.Message,

@@ -138,11 +138,8 @@ func (f historyFlags) load(ctx context.Context) ([]historyEntry, error) {
 	var out []historyEntry
 	err = iter.ForEach(func(ref *plumbing.Reference) error {
 		t, err := repo.TagObject(ref.Hash())
-		if errors.Is(err, plumbing.ErrObjectNotFound) {
-			return nil // a lightweight tag holds no record
-		}
 		if err != nil {
-			return fmt.Errorf("read tag %s: %w", ref.Name().Short(), err)
+			return nil // a lightweight tag (or no tag object we can read) holds no record
 		}
 		rec, err := record.Parse([]byte(t.Message))
 		if err != nil {

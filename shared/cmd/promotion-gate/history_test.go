@@ -28,7 +28,7 @@ const (
 
 // historyRepo is a clone with three commits on main and their records: a signed
 // promotion of 1.9.0, an unsigned rollback of it, a promotion of 1.9.1 signed by a
-// key nobody trusts; plus a release tag that is no record.
+// key nobody trusts; plus a release tag and a lightweight tag, which are no records.
 func historyRepo(t *testing.T) (dir, trustDir string, commits []string) {
 	t.Helper()
 	dir = t.TempDir()
@@ -96,6 +96,9 @@ func historyRepo(t *testing.T) (dir, trustDir string, commits []string) {
 	}
 	if _, err := repo.CreateTag("v1.0.0", plumbing.NewHash(commits[3]), &gogit.CreateTagOptions{
 		Tagger: &object.Signature{Name: "Dana Dev", Email: "dana@example.com", When: at}, Message: "Release 1.0.0"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.CreateTag("lightweight", plumbing.NewHash(commits[0]), nil); err != nil {
 		t.Fatal(err)
 	}
 	return dir, trustDir, commits
