@@ -154,7 +154,8 @@ type FetchResult struct {
 }
 
 // Fetch brings the cached clone up to date with every branch and tag of the remote
-// (tags hold the promotion records), pruning branches deleted there. Only objects the clone does not have travel.
+// (tags hold the promotion records), pruning branches deleted there. Only objects the
+// clone does not have travel.
 func (s *Session) Fetch(ctx context.Context) (FetchResult, error) {
 	auth, err := s.auth.transportAuth(Redact(s.url))
 	if err != nil {
