@@ -53,8 +53,8 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	if err != nil {
 		return ctrl.Result{}, &reasonError{reason: gatev1.GitOperationFailedReason, err: err}
 	}
-	// Records (record.go, rollback.go): finish a pending record, record a rollback of
-	// the last promotion, list the digests held as rolled back.
+	// Records (record.go, rollback.go): finish a pending record, record rollbacks of
+	// the digests the gate promoted, list the digests held as rolled back.
 	if err := r.reconcileRecords(ctx, gate, auto, sess, target); err != nil {
 		return ctrl.Result{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	imagev1 "github.com/fluxcd/image-automation-controller/api/v1"
 	"github.com/fluxcd/pkg/apis/meta"
 	fluxssh "github.com/fluxcd/pkg/ssh"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -379,4 +380,79 @@ func TestRecordTagRaceAcrossClones(t *testing.T) {
 	if log := srv.NonFastForwards(t, "fleet.git"); strings.Contains(log, "refs/heads/") || strings.Contains(log, "002") {
 		t.Fatalf("unexpected refusals: %s", log)
 	}
+}
+
+// Rollback detection looks at every digest the gate promoted on the target, not only
+// its last promotion, and tells the gate's own replacements from a person's revert:
+// 1.9.1 replacing 1.9.0 is no rollback of 1.9.0; a person reverting 1.9.1 after the
+// gate promoted another app is a rollback of 1.9.1 (1.9.0 coming back is fine), and
+// it is recorded once.
+func TestRollbackOfAnyPromotionNotOnlyTheLast(t *testing.T) {
+	const digestD = "sha256:3333333333333333333333333333333333333333333333333333333333333333"
+	h := newHarness(t)
+	srv := gittest.NewGuardedHTTP(t)
+	f := h.newFleet(srv.URL("fleet.git"), nil, "payments-api", "orders-api")
+	h.setPolicy(basePolicy)
+	a := h.automation(f, "apps-prod", "payments-api", func(a *imagev1.ImageUpdateAutomation) {
+		a.Spec.Update.Path = "./apps"
+	})
+	h.gate("apps-prod", a.Name)
+	payments := func(tag, digest string) map[string]string {
+		return map[string]string{overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", tag, digest)}
+	}
+
+	// The gate promotes 1.9.0, then replaces it with 1.9.1: 1.9.0 left main by the
+	// gate's own promotion, which is no rollback.
+	p1 := h.iacPush(f, a, payments("1.9.0", digestB))
+	h.g.Eventually(func() string { return h.head(f, "main") }).Should(Equal(p1))
+	r1 := h.recordOn(f, record.Promotion, p1)
+	p2 := h.iacPush(f, a, payments("1.9.1", digestC))
+	h.g.Eventually(func() string { return h.head(f, "main") }).Should(Equal(p2))
+	r2 := h.recordOn(f, record.Promotion, p2)
+	h.waitHandled("apps-prod", h.poke("apps-prod"))
+	h.g.Expect(kinds(h.records(f))).To(ConsistOf(record.Promotion, record.Promotion), "no rollback of 1.9.0")
+	h.g.Expect(h.getGate("apps-prod").Status.RolledBack).To(BeEmpty())
+
+	// Then another app: the gate's last promotion is no longer the payments one.
+	p3 := h.iacPush(f, a, map[string]string{overlayPath("orders-api"): prodOverlay("orders-api", "ghcr.io/example/orders-api", "2.0.0", digestD)})
+	h.g.Eventually(func() string { return h.head(f, "main") }).Should(Equal(p3))
+	h.recordOn(f, record.Promotion, p3)
+
+	// A person reverts 1.9.1 on main: 1.9.1 is rolled back, 1.9.0 is back and fine.
+	revert, err := f.human.Commit(h.ctx, "main", "main", payments("1.9.0", digestB), `Revert "Update image" (1.9.1)`)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.poke("apps-prod")
+	rb := h.recordOn(f, record.Rollback, revert)
+	h.g.Expect(rb.rec.Rollback.Digests).To(Equal([]string{digestC}))
+	h.g.Expect(rb.rec.Rollback.Promotion).To(Equal(r2.tag.Name))
+	h.g.Expect(rb.rec.Rollback.PromotedCommit).To(Equal(p2))
+	h.g.Expect(rb.rec.Rollback.Author).To(Equal(humanName + " <" + humanEmail + ">"))
+	h.g.Expect(rb.rec.RollbackCommit).To(Equal(p3), "the rollback record's rollback commit is the head the revert replaced")
+	h.g.Expect(rb.rec.Images).To(ConsistOf(record.Image{Reference: "ghcr.io/example/payments-api:1.9.1@" + digestC, Digest: digestC}))
+	h.g.Eventually(func() []string {
+		var out []string
+		for _, d := range h.getGate("apps-prod").Status.RolledBack {
+			out = append(out, d.Digest)
+		}
+		return out
+	}).Should(Equal([]string{digestC}), "only 1.9.1 is held; 1.9.0 (%s) is not", r1.tag.Name)
+
+	// Recorded once, whatever the number of runs.
+	h.waitHandled("apps-prod", h.poke("apps-prod"))
+	h.g.Expect(kinds(h.records(f))).To(ConsistOf(record.Promotion, record.Promotion, record.Promotion, record.Rollback))
+
+	// 1.9.1 proposed again is held; the orders app's digest was never touched.
+	h.deleteBranch(f, "automation/apps-prod")
+	h.iacPush(f, a, payments("1.9.1", digestC))
+	h.waitReady("apps-prod", metav1.ConditionFalse, gatev1.RolledBackReason)
+	h.g.Expect(h.head(f, "main")).To(Equal(revert), "nothing promoted")
+	h.g.Expect(srv.NonFastForwards(t, "fleet.git")).To(BeEmpty())
+}
+
+func kinds(recs []serverRecord) []record.Kind {
+	out := make([]record.Kind, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, r.rec.Kind)
+	}
+	return out
 }

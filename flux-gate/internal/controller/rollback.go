@@ -20,17 +20,21 @@ import (
 	"github.com/promotion-gate/promotion-gate/shared/record"
 )
 
-// maxRollbackWalk bounds the first-parent walk from the target head back to the
-// last promotion when looking for the commit that removed a digest.
+// maxRollbackWalk bounds the first-parent history of the target read to find the
+// gate's promotions still on it and the commits that removed their digests.
 const maxRollbackWalk = 500
+
+// maxRollbackPromotions bounds the promotions whose digests are checked: the newest
+// ones of this gate still on the target's first-parent history.
+const maxRollbackPromotions = 20
 
 // maxRecordFileBytes bounds a file read to look for a digest.
 const maxRecordFileBytes = 4 << 20
 
 // reconcileRecords brings the records up to date before anything else happens on
-// the target: it finishes a pending promotion record, records a rollback of the
-// gate's last promotion when its digests left the target branch, and lists in status
-// the digests held as rolled back.
+// the target: it finishes a pending record, records rollbacks of the digests the gate
+// promoted that left the target branch, and lists in status the digests held as
+// rolled back.
 func (r *PromotionGateReconciler) reconcileRecords(ctx context.Context, gate *gatev1.PromotionGate, auto *automation,
 	sess *git.Session, target string) error {
 	if err := r.finishPendingRecord(ctx, gate, auto, sess, target); err != nil {
@@ -40,101 +44,281 @@ func (r *PromotionGateReconciler) reconcileRecords(ctx context.Context, gate *ga
 	if err != nil {
 		return &reasonError{reason: gatev1.GitOperationFailedReason, err: err}
 	}
-	written, err := r.detectRollback(ctx, gate, auto, sess, target, recs)
+	written, err := r.detectRollbacks(ctx, gate, auto, sess, target, recs)
 	if err != nil {
 		return err
 	}
-	if written != nil {
-		recs = append(recs, *written)
-	}
+	recs = append(recs, written...)
 	gate.Status.RolledBack = activeRollbacks(gateName(gate), auto.target, recs)
 	return nil
 }
 
-// detectRollback looks at the gate's last promotion on the target: when a digest it
-// promoted is no longer in the files it changed, a person rolled it back. The commit
-// that removed it is found on the first-parent history, and the rollback is written
-// as a record on it (once).
-func (r *PromotionGateReconciler) detectRollback(ctx context.Context, gate *gatev1.PromotionGate, auto *automation,
-	sess *git.Session, target string, recs []taggedRecord) (*taggedRecord, error) {
-	name := gateName(gate)
-	var last *taggedRecord
-	for i := range recs {
-		t := &recs[i]
-		if t.rec.Kind == record.Promotion && t.rec.Branch == auto.target && recordGate(t.rec) == name && (last == nil || newer(t, last)) {
-			last = t
-		}
-	}
-	if last == nil || last.rec.Commit == target || len(last.rec.Digests()) == 0 {
-		return nil, nil
-	}
-	for _, t := range recs {
-		if t.rec.Kind == record.Rollback && recordGate(t.rec) == name && t.rec.Rollback.PromotedCommit == last.rec.Commit {
-			return nil, nil // recorded already
-		}
-	}
-	if ok, err := sess.IsAncestor(last.rec.Commit, target); err != nil || !ok {
-		// History was rewritten past the promotion: there is no commit to name.
-		return nil, nil
-	}
-	missing, err := absent(sess, target, last.rec.Files, last.rec.Digests())
-	if err != nil || len(missing) == 0 {
-		return nil, err
-	}
-	chain, err := sess.FirstParents(target, last.rec.Commit, maxRollbackWalk)
+// history is the target's first-parent history, newest first, with each commit's
+// position: the gate fast-forwards, so every commit it promoted is on it.
+type history struct {
+	commits []*object.Commit
+	at      map[string]int
+	files   map[string][]byte // "commit\x00path" → content, nil when absent
+}
+
+func readHistory(sess *git.Session, target string) (*history, error) {
+	chain, err := sess.FirstParents(target, "", maxRollbackWalk)
 	if err != nil {
 		return nil, &reasonError{reason: gatev1.GitOperationFailedReason, err: err}
 	}
-	var removal *object.Commit
-	for i := len(chain) - 1; i >= 0 && removal == nil; i-- {
-		if chain[i].Hash.String() == last.rec.Commit {
+	h := &history{commits: chain, at: make(map[string]int, len(chain)), files: map[string][]byte{}}
+	for i, c := range chain {
+		h.at[c.Hash.String()] = i
+	}
+	return h, nil
+}
+
+// pos is a commit's position (0 is the head); -1 when it is not on the history read.
+func (h *history) pos(commit string) int {
+	if i, ok := h.at[commit]; ok {
+		return i
+	}
+	return -1
+}
+
+// carries reports whether one of files holds digest at commit; a file that is gone
+// holds nothing.
+func (h *history) carries(sess *git.Session, commit string, files []string, digest string) (bool, error) {
+	for _, f := range files {
+		key := commit + "\x00" + f
+		b, ok := h.files[key]
+		if !ok {
+			var err error
+			b, err = sess.ReadFile(commit, f, maxRecordFileBytes)
+			if errors.Is(err, git.ErrFileNotFound) {
+				b, err = nil, nil
+			}
+			if err != nil {
+				return false, &reasonError{reason: gatev1.GitOperationFailedReason, err: err}
+			}
+			h.files[key] = b
+		}
+		if bytes.Contains(b, []byte(digest)) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// promised is a digest the target should still carry: the gate promoted it, and
+// promoted nothing newer for the same image in the same files since.
+type promised struct {
+	promo *taggedRecord
+	image record.Image
+}
+
+// promisedDigests are the digests of the gate's newest promotions on the target's
+// history, less those the gate itself replaced: a promotion of the same image in a
+// file of an older one supersedes it (1.9.1 replacing 1.9.0 is no rollback of 1.9.0).
+func promisedDigests(name, branch string, recs []taggedRecord, h *history) (promos []*taggedRecord, out []promised) {
+	for i := range recs {
+		t := &recs[i]
+		if t.rec.Kind == record.Promotion && t.rec.Branch == branch && recordGate(t.rec) == name && h.pos(t.rec.Commit) >= 0 {
+			promos = append(promos, t)
+		}
+	}
+	// Newest first by place in the history; records of one commit by time.
+	sort.SliceStable(promos, func(i, j int) bool {
+		pi, pj := h.pos(promos[i].rec.Commit), h.pos(promos[j].rec.Commit)
+		if pi != pj {
+			return pi < pj
+		}
+		return newer(promos[i], promos[j])
+	})
+	if len(promos) > maxRollbackPromotions {
+		promos = promos[:maxRollbackPromotions]
+	}
+	claimed := map[string]bool{} // file + "\x00" + image repository
+	for _, p := range promos {
+		var keys []string
+		for _, img := range p.rec.Images {
+			if img.Digest == "" {
+				continue
+			}
+			superseded := false
+			for _, f := range p.rec.Files {
+				k := f + "\x00" + imageRepository(img.Reference)
+				superseded = superseded || claimed[k]
+				keys = append(keys, k)
+			}
+			if !superseded && !slices.ContainsFunc(out, func(x promised) bool { return x.image.Digest == img.Digest }) {
+				out = append(out, promised{promo: p, image: img})
+			}
+		}
+		for _, k := range keys {
+			claimed[k] = true
+		}
+	}
+	return promos, out
+}
+
+// imageRepository is a reference without its tag and digest: the image a newer
+// promotion replaces.
+func imageRepository(ref string) string {
+	if i := strings.LastIndex(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
+}
+
+// recordedRollback reports whether a rollback record of the gate already names
+// digest as removed after promotion p.
+func recordedRollback(name, branch string, recs []taggedRecord, h *history, p *taggedRecord, digest string) bool {
+	return slices.ContainsFunc(recs, func(t taggedRecord) bool {
+		if t.rec.Kind != record.Rollback || t.rec.Branch != branch || recordGate(t.rec) != name || !slices.Contains(t.rec.Rollback.Digests, digest) {
+			return false
+		}
+		if t.rec.Rollback.PromotedCommit == p.rec.Commit {
+			return true
+		}
+		at := h.pos(t.rec.Commit)
+		return at >= 0 && at < h.pos(p.rec.Commit)
+	})
+}
+
+// removal is a commit that took digests the gate promoted off the target.
+type removal struct {
+	commit  *object.Commit
+	removed []promised
+}
+
+// detectRollbacks checks every digest the gate promoted that the target should still
+// carry (promisedDigests): when one is gone, the newest commit that removed it is
+// found on the first-parent history. A removal inside one of the gate's own
+// promotions (a branch promotion carrying a revert from its source) is the gate's
+// change; any other is a rollback by a person, written as a record on that commit
+// (once), with a Warning event.
+func (r *PromotionGateReconciler) detectRollbacks(ctx context.Context, gate *gatev1.PromotionGate, auto *automation,
+	sess *git.Session, target string, recs []taggedRecord) ([]taggedRecord, error) {
+	name := gateName(gate)
+	h, err := readHistory(sess, target)
+	if err != nil {
+		return nil, err
+	}
+	promos, promisedList := promisedDigests(name, auto.target, recs, h)
+	var found []removal
+	for _, pd := range promisedList {
+		if recordedRollback(name, auto.target, recs, h, pd.promo, pd.image.Digest) {
 			continue
 		}
-		gone, err := absent(sess, chain[i].Hash.String(), last.rec.Files, missing)
+		c, err := h.removedBy(sess, pd)
 		if err != nil {
 			return nil, err
 		}
-		if len(gone) > 0 {
-			removal = chain[i]
+		if c == nil || byGate(h, promos, c) {
+			continue
+		}
+		i := slices.IndexFunc(found, func(x removal) bool { return x.commit.Hash == c.Hash })
+		if i < 0 {
+			found = append(found, removal{commit: c})
+			i = len(found) - 1
+		}
+		found[i].removed = append(found[i].removed, pd)
+	}
+	var written []taggedRecord
+	for _, rm := range found {
+		t, err := r.recordRollback(ctx, gate, auto, sess, rm)
+		if err != nil {
+			return written, err
+		}
+		written = append(written, *t)
+	}
+	return written, nil
+}
+
+// removedBy returns the newest commit of the history that removed pd's digest from
+// its promotion's files, when the target no longer carries it; nil when it does,
+// or when the removal lies beyond the history read.
+func (h *history) removedBy(sess *git.Session, pd promised) (*object.Commit, error) {
+	files, digest := pd.promo.rec.Files, pd.image.Digest
+	if ok, err := h.carries(sess, h.commits[0].Hash.String(), files, digest); err != nil || ok {
+		return nil, err
+	}
+	stop := h.pos(pd.promo.rec.Commit)
+	for i := 1; i <= stop; i++ {
+		ok, err := h.carries(sess, h.commits[i].Hash.String(), files, digest)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return h.commits[i-1], nil
 		}
 	}
-	if removal == nil {
-		return nil, nil // beyond the walk's bound: nothing to name
+	return nil, nil // the promoted commit itself lacks it: nothing to name
+}
+
+// byGate reports whether commit c came onto the target inside one of the gate's
+// promotions: after the head it replaced, up to the commit it promoted.
+func byGate(h *history, promos []*taggedRecord, c *object.Commit) bool {
+	at := h.pos(c.Hash.String())
+	return slices.ContainsFunc(promos, func(p *taggedRecord) bool {
+		end := h.pos(p.rec.RollbackCommit)
+		if end < 0 {
+			end = len(h.commits)
+		}
+		return h.pos(p.rec.Commit) <= at && at < end
+	})
+}
+
+// recordRollback writes the rollback record of one removal commit and sends the
+// Warning event naming it, the digests and the release.
+func (r *PromotionGateReconciler) recordRollback(ctx context.Context, gate *gatev1.PromotionGate, auto *automation,
+	sess *git.Session, rm removal) (*taggedRecord, error) {
+	newest := rm.removed[0].promo
+	var digests, files []string
+	var images []record.Image
+	for _, pd := range rm.removed {
+		if h := pd.promo; h != newest && newer(h, newest) {
+			newest = h
+		}
+		digests = append(digests, pd.image.Digest)
+		images = append(images, pd.image)
+		for _, f := range pd.promo.rec.Files {
+			if !slices.Contains(files, f) {
+				files = append(files, f)
+			}
+		}
 	}
+	sort.Strings(files)
+	c := rm.commit
 	rec := record.Record{
 		Kind:        record.Rollback,
-		Environment: last.rec.Environment,
-		Protected:   last.rec.Protected,
+		Environment: newest.rec.Environment,
+		Protected:   newest.rec.Protected,
 		Repository:  git.Redact(auto.url),
 		Branch:      auto.target,
-		Commit:      removal.Hash.String(),
-		Files:       last.rec.Files,
+		Commit:      c.Hash.String(),
+		Files:       files,
+		Images:      images,
 		Rollback: &record.RollbackInfo{
-			Gate:           name,
-			Author:         fmt.Sprintf("%s <%s>", removal.Author.Name, removal.Author.Email),
-			Subject:        strings.SplitN(removal.Message, "\n", 2)[0],
-			Digests:        missing,
-			Promotion:      last.tag.Name,
-			PromotedCommit: last.rec.Commit,
+			Gate:           gateName(gate),
+			Author:         fmt.Sprintf("%s <%s>", c.Author.Name, c.Author.Email),
+			Subject:        strings.SplitN(c.Message, "\n", 2)[0],
+			Digests:        digests,
+			Promotion:      newest.tag.Name,
+			PromotedCommit: newest.rec.Commit,
 		},
 		Time: r.now(),
 	}
-	if removal.NumParents() > 0 {
-		rec.RollbackCommit = removal.ParentHashes[0].String()
-	}
-	for _, img := range last.rec.Images {
-		if slices.Contains(missing, img.Digest) {
-			rec.Images = append(rec.Images, img)
-		}
+	if c.NumParents() > 0 {
+		rec.RollbackCommit = c.ParentHashes[0].String()
 	}
 	tag, signed, err := r.writeRecord(ctx, gate, auto, sess, rec)
 	if err != nil {
-		return nil, &reasonError{reason: gatev1.RecordPendingReason, err: fmt.Errorf("record the rollback of %s by %s: %w", last.tag.Name, short(rec.Commit), err)}
+		return nil, &reasonError{reason: gatev1.RecordPendingReason, err: fmt.Errorf("record the rollback of %s by %s: %w", newest.tag.Name, short(rec.Commit), err)}
 	}
 	gate.Status.LastRecord = &gatev1.RecordRef{Tag: tag, Kind: string(rec.Kind), Commit: rec.Commit, Signed: signed}
 	r.event(gate, corev1.EventTypeWarning, gatev1.RolledBackReason, rec.Commit,
 		"%s rolled back on %s by %s (%s): %s; recorded as %s. The gate holds proposals bringing it back until released: %s",
-		strings.Join(missing, ", "), auto.target, short(rec.Commit), rec.Rollback.Author, last.tag.Name, tag, releaseHint(gate, missing))
+		strings.Join(digests, ", "), auto.target, short(rec.Commit), rec.Rollback.Author, newest.tag.Name, tag, releaseHint(gate, digests))
 	return &taggedRecord{tag: git.Tag{Name: tag, Commit: rec.Commit}, rec: rec}, nil
 }
 
@@ -144,29 +328,6 @@ func newer(a, b *taggedRecord) bool {
 		return a.rec.Time.After(b.rec.Time)
 	}
 	return a.tag.Name > b.tag.Name
-}
-
-// absent returns the digests none of files holds at commit; a file that is gone
-// holds nothing.
-func absent(sess *git.Session, commit string, files, digests []string) ([]string, error) {
-	var contents [][]byte
-	for _, f := range files {
-		b, err := sess.ReadFile(commit, f, maxRecordFileBytes)
-		if errors.Is(err, git.ErrFileNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, &reasonError{reason: gatev1.GitOperationFailedReason, err: err}
-		}
-		contents = append(contents, b)
-	}
-	var out []string
-	for _, d := range digests {
-		if !slices.ContainsFunc(contents, func(b []byte) bool { return bytes.Contains(b, []byte(d)) }) {
-			out = append(out, d)
-		}
-	}
-	return out, nil
 }
 
 // activeRollbacks are the digests rolled back on branch under gate and not promoted
