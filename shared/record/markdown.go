@@ -120,7 +120,8 @@ func writeRollback(b *strings.Builder, r Record) {
 		}
 	}
 	b.WriteString("\nThe gate holds any later proposal that brings these digests back, until it is released\n" +
-		"(annotation promotion-gate.io/release-rollback on the PromotionGate, naming the digest).\n")
+		"(annotation promotion-gate.io/release-rollback on the PromotionGate, or a policy exemption\n" +
+		"from rule rolled-back, naming the digest).\n")
 	b.WriteString("\n### Which commit undoes the rollback\n\n")
 	writeRollbackPoint(b, r)
 }

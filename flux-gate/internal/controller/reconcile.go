@@ -112,7 +112,8 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 		note.message = holdEvent(auto, proposal, res)
 		return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 	}
-	if held := rolledBack(gate, res); len(held) > 0 { // rollbacks stick (rollback.go)
+	held, releases := rolledBack(gate, set, res, r.now()) // rollbacks stick (rollback.go)
+	if len(held) > 0 {
 		r.setHeld(gate, true)
 		note.message = rolledBackMessage(gate, auto, proposal, held)
 		conditions.MarkFalse(gate, meta.ReadyCondition, gatev1.RolledBackReason, "%s", note.message)
@@ -123,7 +124,9 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	// the push and the final status patch can complete the record, then push P
 	// as a fast-forward that fails if the target moved.
 	conditions.MarkReconciling(gate, meta.ProgressingReason, "promoting %s to %s", short(proposal), auto.target)
-	if err := setPendingRecord(gate, r.promotionRecord(gate, auto, sess, set, out, target, proposal)); err != nil {
+	rec := r.promotionRecord(gate, auto, sess, set, out, target, proposal)
+	rec.Verdict.Warnings = append(rec.Verdict.Warnings, releases...) // rollback releases (rollback.go)
+	if err := setPendingRecord(gate, rec); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := patcher.Patch(ctx, gate, patch.WithOwnedConditions{Conditions: ownedConditions}, patch.WithFieldOwner(ControllerName)); err != nil {
@@ -147,6 +150,9 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	r.setHeld(gate, false)
 	conditions.MarkTrue(gate, meta.ReadyCondition, gatev1.PromotedReason, "promoted %s to %s (was %s)", short(proposal), auto.target, short(target))
 	note.message = promotedEvent(auto, res, target, proposal)
+	for _, line := range releases {
+		note.message += "; " + line
+	}
 	// The branch moved: write its record now; a failure stays pending in status.
 	if err := r.finishPendingRecord(ctx, gate, auto, sess, proposal); err != nil {
 		note.message += "; its record is pending: " + err.Error()

@@ -15,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -455,4 +456,48 @@ func kinds(recs []serverRecord) []record.Kind {
 		out = append(out, r.rec.Kind)
 	}
 	return out
+}
+
+// The platform team releases a rolled-back digest with a policy exemption from rule
+// rolled-back naming it: an exemption naming another digest releases nothing; one
+// naming the digest promotes it, and the promotion record says what released it.
+func TestRollbackReleasedByPolicyExemption(t *testing.T) {
+	h := newHarness(t)
+	srv := gittest.NewGuardedHTTP(t)
+	f := h.newFleet(srv.URL("fleet.git"), nil, "payments-api")
+	h.setPolicy(basePolicy)
+	a := h.automation(f, "payments-api-prod", "payments-api")
+	h.gate("payments-api-prod", a.Name)
+	p1 := h.iacPush(f, a, map[string]string{overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", digestB)})
+	h.g.Eventually(func() string { return h.head(f, "main") }).Should(Equal(p1))
+	revert, err := f.human.Commit(h.ctx, "main", "main", map[string]string{
+		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.8.3", digestA)}, `Revert "Update image"`)
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.poke("payments-api-prod")
+	h.recordOn(f, record.Rollback, revert)
+	h.deleteBranch(f, "automation/payments-api-prod")
+	p2 := h.iacPush(f, a, map[string]string{overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", digestB)})
+	g := h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.RolledBackReason)
+	h.g.Expect(apimeta.FindStatusCondition(g.Status.Conditions, meta.ReadyCondition).Message).
+		To(ContainSubstring("or a policy exemption from rule rolled-back naming the digest"))
+
+	exemption := func(digest string) string {
+		return basePolicy + "  exemptions:\n    - rule: rolled-back\n" +
+			"      images: [\"ghcr.io/example/payments-api@" + digest + "\"]\n" +
+			"      reason: the crash was a config error, fixed in place\n      owner: team-payments\n"
+	}
+	h.setPolicy(exemption(digestC))
+	h.waitHandled("payments-api-prod", h.poke("payments-api-prod"))
+	h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.RolledBackReason)
+	h.g.Expect(h.head(f, "main")).To(Equal(revert), "an exemption naming another digest releases nothing")
+
+	h.setPolicy(exemption(digestB))
+	h.g.Eventually(func() string { return h.head(f, "main") }).Should(Equal(p2))
+	h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.PromotedReason)
+	r := h.recordOn(f, record.Promotion, p2)
+	h.g.Expect(r.rec.Verdict.Warnings).To(ContainElement(
+		"rolled-back " + digestB + " released by policy exemption from rolled-back (owner team-payments: the crash was a config error, fixed in place)"))
+	h.waitEvent("payments-api-prod", corev1.EventTypeNormal, gatev1.PromotedReason, p2[:12], "released by policy exemption")
+	h.g.Eventually(func() []gatev1.RolledBackDigest { return h.getGate("payments-api-prod").Status.RolledBack }).Should(BeEmpty())
+	h.g.Expect(srv.NonFastForwards(t, "fleet.git")).To(BeEmpty())
 }

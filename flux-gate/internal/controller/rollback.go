@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 	corev1 "k8s.io/api/core/v1"
@@ -17,6 +18,7 @@ import (
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
+	"github.com/promotion-gate/promotion-gate/shared/policy"
 	"github.com/promotion-gate/promotion-gate/shared/record"
 )
 
@@ -359,23 +361,35 @@ func activeRollbacks(gate, branch string, recs []taggedRecord) []gatev1.RolledBa
 	return out
 }
 
-// rolledBack returns the rolled-back digests a proposal brings back that the gate's
-// annotation does not release.
-func rolledBack(gate *gatev1.PromotionGate, res evaluate.Result) []gatev1.RolledBackDigest {
-	released := map[string]bool{}
+// rolledBack returns the rolled-back digests a proposal brings back that neither the
+// gate's annotation nor a live policy exemption from policy.RolledBackRule releases,
+// and one line per release, for the event and the promotion record.
+func rolledBack(gate *gatev1.PromotionGate, set *policy.Set, res evaluate.Result, now time.Time) (held []gatev1.RolledBackDigest, releases []string) {
+	annotated := map[string]bool{}
 	for _, d := range strings.Split(gate.GetAnnotations()[gatev1.ReleaseRollbackAnnotation], ",") {
-		released[strings.TrimSpace(d)] = true
+		annotated[strings.TrimSpace(d)] = true
 	}
-	var out []gatev1.RolledBackDigest
 	for _, img := range imageList(res) {
 		d := record.ImageOf(img).Digest
 		for _, rb := range gate.Status.RolledBack {
-			if rb.Digest == d && !released[d] && !slices.Contains(out, rb) {
-				out = append(out, rb)
+			if rb.Digest != d || slices.Contains(held, rb) {
+				continue
+			}
+			var line string
+			if ex, ok := set.RolledBackRelease(img, d, now); ok {
+				line = fmt.Sprintf("rolled-back %s released by policy exemption from %s (owner %s: %s)", d, policy.RolledBackRule, ex.Owner, ex.Reason)
+			} else if annotated[d] {
+				line = fmt.Sprintf("rolled-back %s released by annotation %s", d, gatev1.ReleaseRollbackAnnotation)
+			} else {
+				held = append(held, rb)
+				continue
+			}
+			if !slices.Contains(releases, line) {
+				releases = append(releases, line)
 			}
 		}
 	}
-	return out
+	return held, releases
 }
 
 // rolledBackMessage is the Ready message and Warning event of a proposal held
@@ -393,8 +407,8 @@ func rolledBackMessage(gate *gatev1.PromotionGate, auto *automation, proposal st
 }
 
 func releaseHint(gate *gatev1.PromotionGate, digests []string) string {
-	return fmt.Sprintf("kubectl -n %s annotate --overwrite promotiongate %s %s=%s",
-		gate.Namespace, gate.Name, gatev1.ReleaseRollbackAnnotation, strings.Join(digests, ","))
+	return fmt.Sprintf("kubectl -n %s annotate --overwrite promotiongate %s %s=%s (or a policy exemption from rule %s naming the digest)",
+		gate.Namespace, gate.Name, gatev1.ReleaseRollbackAnnotation, strings.Join(digests, ","), policy.RolledBackRule)
 }
 
 // releaseAnnotationChanged lets a change of the release annotation (which does not
