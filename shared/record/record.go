@@ -94,8 +94,9 @@ type Verdict struct {
 type Approval struct {
 	// Gate is the PromotionGate, namespace/name.
 	Gate string `json:"gate" yaml:"gate"`
-	// Identity is the controller that acted (its name and, when known, its service
-	// account).
+	// Identity is who the gate acted as: flux-gate's --identity, by default its
+	// service account as the API server names it (system:serviceaccount:<ns>:<name>),
+	// "flux-gate" when that is unknown.
 	Identity string `json:"identity" yaml:"identity"`
 	// Proposal is the automation's proposal branch, when the gate promotes an
 	// automation's pushes.

@@ -162,6 +162,8 @@ func TestRecordsRollbackHoldAndRelease(t *testing.T) {
 	h.g.Expect(r1.rec.Verdict.RulesPassed).To(ContainElement("prod-immutable-images"))
 	h.g.Expect(r1.rec.Approval.Gate).To(Equal(h.ns + "/payments-api-prod"))
 	h.g.Expect(r1.rec.Approval.Proposal).To(Equal("automation/payments-api-prod"))
+	h.g.Expect(r1.rec.Approval.Identity).To(Equal("system:serviceaccount:"+h.ns+":flux-gate"), "the gate's --identity")
+	h.g.Expect(r1.tag.Message).To(ContainSubstring("acting as system:serviceaccount:"+h.ns+":flux-gate"), "the prose names it too")
 	h.g.Expect(r1.tag.Signature).To(HavePrefix("-----BEGIN PGP SIGNATURE-----"))
 	signer, err := r1.tag.Object.Verify(pub)
 	h.g.Expect(err).NotTo(HaveOccurred(), "the record tag verifies with the public key")
