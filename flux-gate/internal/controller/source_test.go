@@ -1,12 +1,16 @@
 package controller_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/gittest"
@@ -107,4 +111,40 @@ func readyMessage(g *gatev1.PromotionGate) string {
 		}
 	}
 	return ""
+}
+
+// A branch promotion is woken by its GitRepository: when source-controller records a
+// new artifact revision (the source branch moved), the gate promotes at once, not at
+// its interval (an hour here).
+func TestBranchPromotionWokenByGitRepository(t *testing.T) {
+	h := newHarness(t)
+	srv := gittest.NewGuardedHTTP(t)
+	f := h.newFleet(srv.URL("fleet.git"), nil, "payments-api")
+	h.setPolicy(basePolicy)
+	_, err := f.human.Commit(h.ctx, "main", "production", map[string]string{"README.md": "production\n"}, "Start production")
+	h.g.Expect(err).NotTo(HaveOccurred())
+	staged, err := f.human.Commit(h.ctx, "production", "staging", map[string]string{
+		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", digestB)}, "Promote payments-api 1.9.0")
+	h.g.Expect(err).NotTo(HaveOccurred())
+	h.gate("payments-api-production", "", branchSource(f.repo, "staging", "production"), func(g *gatev1.PromotionGate) {
+		g.Spec.Interval = metav1.Duration{Duration: time.Hour}
+	})
+	h.waitReady("payments-api-production", metav1.ConditionTrue, gatev1.PromotedReason)
+	h.g.Expect(h.head(f, "production")).To(Equal(staged))
+
+	next, err := f.human.Commit(h.ctx, "staging", "staging", map[string]string{
+		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.1", digestC)}, "Promote payments-api 1.9.1")
+	h.g.Expect(err).NotTo(HaveOccurred())
+	// source-controller fetched staging: a new artifact revision in the status.
+	repo := &sourcev1.GitRepository{}
+	h.g.Expect(k8s.Get(h.ctx, client.ObjectKey{Namespace: h.ns, Name: f.repo}, repo)).To(Succeed())
+	before := repo.DeepCopy()
+	repo.Status.Artifact = &meta.Artifact{Path: "gitrepository/fleet/" + next + ".tar.gz", URL: "http://source-controller/fleet.tar.gz",
+		Revision: "staging@sha1:" + next, Digest: "sha256:" + strings.Repeat("0", 64), LastUpdateTime: metav1.Now()}
+	h.g.Expect(k8s.Status().Patch(h.ctx, repo, client.MergeFrom(before))).To(Succeed())
+
+	h.g.Eventually(func() string { return h.head(f, "production") }, 30*time.Second).Should(Equal(next),
+		"the new artifact revision woke the gate; its interval is an hour")
+	h.recordOn(f, record.Promotion, next)
+	h.g.Expect(srv.NonFastForwards(t, "fleet.git")).To(BeEmpty())
 }
