@@ -13,8 +13,8 @@ const PromotionGateKind = "PromotionGate"
 // PromotionGateSpec says which automation's pushes (or which source branch) to hold
 // and where to promote them.
 //
-// +kubebuilder:validation:XValidation:rule="(has(self.automationRef) && self.automationRef.name != ”) != (has(self.sourceRef) && self.sourceRef.name != ”)",message="set exactly one of automationRef (promote an ImageUpdateAutomation's proposals) and sourceRef with source.branch (promote one branch into another)"
-// +kubebuilder:validation:XValidation:rule="!has(self.sourceRef) || self.sourceRef.name == ” || (has(self.source) && self.source.branch != ” && has(self.targetBranch) && self.targetBranch != ” && self.source.branch != self.targetBranch)",message="a branch promotion needs source.branch and targetBranch, and they must differ"
+// +kubebuilder:validation:XValidation:rule="(has(self.automationRef) && size(self.automationRef.name) > 0) != (has(self.sourceRef) && size(self.sourceRef.name) > 0)",message="set exactly one of automationRef (promote an ImageUpdateAutomation's proposals) and sourceRef with source.branch (promote one branch into another)"
+// +kubebuilder:validation:XValidation:rule="!has(self.sourceRef) || size(self.sourceRef.name) == 0 || (has(self.source) && size(self.source.branch) > 0 && has(self.targetBranch) && size(self.targetBranch) > 0 && self.source.branch != self.targetBranch)",message="a branch promotion needs source.branch and targetBranch, and they must differ"
 type PromotionGateSpec struct {
 	// AutomationRef names the ImageUpdateAutomation, in the same namespace, whose
 	// pushes this gate holds. The automation must push to a proposal branch
