@@ -23,7 +23,8 @@ import (
 )
 
 // maxRollbackWalk bounds the first-parent history of the target read to find the
-// gate's promotions still on it and the commits that removed their digests.
+// gate's promotions still on it and the commits that removed their digests; the walk
+// ends sooner, at the oldest promotion it needs.
 const maxRollbackWalk = 500
 
 // maxRollbackPromotions bounds the promotions whose digests are checked: the newest
@@ -63,14 +64,25 @@ type history struct {
 	files   map[string][]byte // "commit\x00path" → content, nil when absent
 }
 
-func readHistory(sess *git.Session, target string) (*history, error) {
-	chain, err := sess.FirstParents(target, "", maxRollbackWalk)
-	if err != nil {
-		return nil, &reasonError{reason: gatev1.GitOperationFailedReason, err: err}
+// readHistory walks the target's first parents from its head until it has passed
+// the newest maxRollbackPromotions of the promoted commits (or all of them), at most
+// maxRollbackWalk commits: nothing older is checked.
+func readHistory(sess *git.Session, target string, promoted map[string]bool) (*history, error) {
+	h := &history{at: map[string]int{}, files: map[string][]byte{}}
+	c, err := sess.Commit(target)
+	for seen := 0; err == nil && len(h.commits) < maxRollbackWalk; {
+		h.at[c.Hash.String()] = len(h.commits)
+		h.commits = append(h.commits, c)
+		if promoted[c.Hash.String()] {
+			seen++
+		}
+		if seen == len(promoted) || seen == maxRollbackPromotions || c.NumParents() == 0 {
+			break
+		}
+		c, err = c.Parent(0)
 	}
-	h := &history{commits: chain, at: make(map[string]int, len(chain)), files: map[string][]byte{}}
-	for i, c := range chain {
-		h.at[c.Hash.String()] = i
+	if err != nil {
+		return nil, &reasonError{reason: gatev1.GitOperationFailedReason, err: fmt.Errorf("walk the first parents of %s: %w", short(target), err)}
 	}
 	return h, nil
 }
@@ -201,7 +213,16 @@ type removal struct {
 func (r *PromotionGateReconciler) detectRollbacks(ctx context.Context, gate *gatev1.PromotionGate, auto *automation,
 	sess *git.Session, target string, recs []taggedRecord) ([]taggedRecord, error) {
 	name := gateName(gate)
-	h, err := readHistory(sess, target)
+	promoted := map[string]bool{}
+	for _, t := range recs {
+		if t.rec.Kind == record.Promotion && t.rec.Branch == auto.target && recordGate(t.rec) == name {
+			promoted[t.rec.Commit] = true
+		}
+	}
+	if len(promoted) == 0 {
+		return nil, nil // nothing promoted here, nothing to roll back
+	}
+	h, err := readHistory(sess, target, promoted)
 	if err != nil {
 		return nil, err
 	}

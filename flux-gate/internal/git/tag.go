@@ -186,26 +186,6 @@ func (s *Session) listRemote(ctx context.Context) ([]*plumbing.Reference, error)
 	})
 }
 
-// FirstParents returns the commits from head back along first parents, newest
-// first, stopping after stop (included when found) or after max commits.
-func (s *Session) FirstParents(head, stop string, max int) ([]*object.Commit, error) {
-	var out []*object.Commit
-	c, err := s.commit(head)
-	if err != nil {
-		return nil, err
-	}
-	for len(out) < max {
-		out = append(out, c)
-		if c.Hash.String() == stop || c.NumParents() == 0 {
-			break
-		}
-		if c, err = c.Parent(0); err != nil {
-			return nil, fmt.Errorf("walk first parents of %s: %w", head, err)
-		}
-	}
-	return out, nil
-}
-
 // CommitTime returns a commit's committer time.
 func (s *Session) CommitTime(hash string) (time.Time, error) {
 	c, err := s.commit(hash)
