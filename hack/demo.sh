@@ -9,8 +9,13 @@
 #   3. runs bin/promotion-gate-demo: a kube-apiserver, a Git server, an OCI registry,
 #      flux-gate and the Argo CD sidecar, and the story from a Flux proposal to the
 #      rollback point, then signed and unsigned images (a key and a test transparency log
-#      made for the run), and pull-request mode on a real Gitea (chapter 8). It tears
-#      everything down and exits non-zero naming the failed step.
+#      made for the run). It tears everything down and exits non-zero naming the failed step.
+#   4. (chapter 8, records and rollbacks: test/demo/records.go) a person reverts the last
+#      promotion on main, Flux proposes the same digest again, flux-gate holds it as rolled
+#      back, and bin/promotion-gate history lists the promotions and the rollback, read from
+#      the record tags flux-gate wrote in the repository.
+#   5. (chapter 9, pull-request mode: test/demo/pullrequest.go) a real Gitea whose main is
+#      protected: flux-gate posts the status the merge needs, and a person merges.
 #
 # KUBEBUILDER_ASSETS and PROMOTION_GATE_ARGOCD_BIN, when set, are used as they are.
 set -euo pipefail
@@ -70,7 +75,7 @@ for target in "flux-gate ./cmd/flux-gate flux-gate" \
   progress "bin/$name" -- gobuild "$module" "$pkg" "$bin/$name"
 done
 
-# --- pull-request mode: the real Gitea of chapter 8 (hack/gitea.sh: cached; the first build
+# --- pull-request mode: the real Gitea of chapter 9 (hack/gitea.sh: cached; the first build
 # takes about 3 minutes on 2 cores). It also fetches the module directory Gitea serves its
 # templates from. ---
 say ">> Gitea, the real forge of the pull-request chapter"

@@ -89,13 +89,28 @@ func ParseKeys(keys []Key) (*Keyring, error) {
 
 // Verify checks c's signature; see the package-level Verify.
 func (r *Keyring) Verify(c *object.Commit) (string, error) {
-	sig := strings.TrimSpace(c.PGPSignature)
+	return r.verify("commit "+short(c.Hash), c.PGPSignature, c)
+}
+
+// VerifyTag checks an annotated tag's signature as Verify checks a commit's: Git
+// signs tags with the same formats, in the same "git" namespace.
+func (r *Keyring) VerifyTag(t *object.Tag) (string, error) {
+	return r.verify("tag "+t.Name, t.PGPSignature, t)
+}
+
+// signed is a Git object that can give the bytes its signature covers.
+type signed interface {
+	EncodeWithoutSignature(o plumbing.EncodedObject) error
+}
+
+func (r *Keyring) verify(what, signature string, obj signed) (string, error) {
+	sig := strings.TrimSpace(signature)
 	if sig == "" {
-		return "", fmt.Errorf("commit %s: %w", short(c.Hash), ErrUnsigned)
+		return "", fmt.Errorf("%s: %w", what, ErrUnsigned)
 	}
-	msg, err := payload(c)
+	msg, err := payload(obj)
 	if err != nil {
-		return "", fmt.Errorf("commit %s: %w: read the signed content: %w", short(c.Hash), ErrBadSignature, err)
+		return "", fmt.Errorf("%s: %w: read the signed content: %w", what, ErrBadSignature, err)
 	}
 	var signer string
 	switch {
@@ -107,13 +122,13 @@ func (r *Keyring) Verify(c *object.Commit) (string, error) {
 		err = fmt.Errorf("%w: not an OpenPGP or SSH signature (X.509 signatures are not supported)", ErrBadSignature)
 	}
 	if err != nil {
-		return "", fmt.Errorf("commit %s: %w", short(c.Hash), err)
+		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	return signer, nil
 }
 
-// payload is what Git signed: the commit object without its gpgsig header.
-func payload(c *object.Commit) ([]byte, error) {
+// payload is what Git signed: the object without its signature.
+func payload(c signed) ([]byte, error) {
 	obj := &plumbing.MemoryObject{}
 	if err := c.EncodeWithoutSignature(obj); err != nil {
 		return nil, err

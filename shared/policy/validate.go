@@ -52,6 +52,9 @@ func validateDocument(d *document) error {
 		if len(r.Name) > 253 || !ruleName.MatchString(r.Name) {
 			return fail(p+".name", "%q is not a valid rule name; use letters, digits and '-', '_', '.' or '/' inside (at most 253 characters)", r.Name)
 		}
+		if r.Name == RolledBackRule {
+			return fail(p+".name", "rule name %q is reserved: exemptions from it release rolled-back digests (docs/policy.md); rename the rule", r.Name)
+		}
 		if r.Enforcement != Deny && r.Enforcement != Warn {
 			return fail(p+".enforcement", "%q is not an enforcement; use deny or warn", r.Enforcement)
 		}
@@ -94,6 +97,11 @@ func validateDocument(d *document) error {
 		if err := checkGlobs(fail, p+".images", x.Images); err != nil {
 			return err
 		}
+		if x.Rule == RolledBackRule {
+			if err := validateRolledBackExemption(fail, p, x); err != nil {
+				return err
+			}
+		}
 		if strings.TrimSpace(x.Reason) == "" {
 			return fail(p+".reason", "an exemption needs a reason, so that reviewers know why it exists")
 		}
@@ -132,7 +140,7 @@ func validateReferences(docs []*document) error {
 			}
 		}
 		for i, x := range d.Spec.Exemptions {
-			if !rules[x.Rule] {
+			if !rules[x.Rule] && x.Rule != RolledBackRule {
 				p := fmt.Sprintf("spec.exemptions[%d].rule", i)
 				return fmt.Errorf("policy %s: line %d: %s: exemption names rule %q, which no policy document defines; known rules: %s",
 					d.source, d.lineOf(p), p, x.Rule, sortedNames(rules))

@@ -58,6 +58,12 @@ func TestParseValidationErrors(t *testing.T) {
 			`spec.exemptions[0].expires: "31.01.2027" is not a date; write YYYY-MM-DD`},
 		{"exemption impossible date", "  exemptions:\n    - {rule: r, images: [x], reason: r, owner: o, expires: \"2027-02-30\"}\n",
 			`spec.exemptions[0].expires: "2027-02-30" is not a date`},
+		{"rule named like the rolled-back release", "  rules:\n    - {name: rolled-back, requireDigest: true}\n",
+			`spec.rules[0].name: rule name "rolled-back" is reserved`},
+		{"rolled-back exemption without a digest", "  exemptions:\n    - {rule: rolled-back, images: [\"ghcr.io/example/**\"], reason: r, owner: o}\n",
+			`spec.exemptions[0].images[0]: "ghcr.io/example/**" names no digest; an exemption from rolled-back releases rolled-back digests`},
+		{"rolled-back exemption with a short digest", "  exemptions:\n    - {rule: rolled-back, images: [\"x@sha256:1111\"], reason: r, owner: o}\n",
+			`spec.exemptions[0].images[0]: "x@sha256:1111" names no digest`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +87,7 @@ func TestParseValidInputs(t *testing.T) {
 		{"escaped glob", "  rules:\n    - {name: r, denyTags: [\"\\\\[x\"]}\n"},
 		{"imageField list path", "  imageFields:\n    - {kind: Service, apiVersion: serving.knative.dev/v1, path: \"spec.template.spec.containers[].image\"}\n"},
 		{"empty spec", "  {}\n"},
+		{"rolled-back exemption needs no rule", "  exemptions:\n    - {rule: rolled-back, images: [\"ghcr.io/example/payments-api@sha256:1111111111111111111111111111111111111111111111111111111111111111\", \"**@sha256:1111111111111111111111111111111111111111111111111111111111111111\"], reason: fixed in place, owner: team-payments}\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

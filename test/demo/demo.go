@@ -66,7 +66,8 @@ type Report struct {
 	Refusal     Refusal
 	Rollback    Rollback
 	SupplyChain SupplyChain
-	// PullRequests is chapter 8: pull-request mode on a real Gitea (pullrequest.go).
+	Records     Records // chapter 8 (records.go)
+	// PullRequests is chapter 9: pull-request mode on a real Gitea (pullrequest.go).
 	PullRequests PullRequests
 	// Authorized and Refused count the requests the registry, as ghcr.io, served with
 	// the pull secret's credentials and turned away without them.
@@ -187,8 +188,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"5. Supply chain: Flux proposes payments-api " + unsignedTag + " by digest, but nobody signed it", d.unsigned},
 		{"6. Argo CD is pointed at the unsigned proposal", d.argoUnsigned},
 		{"7. The release pipeline signs payments-api " + unsignedTag, d.signLate},
-		// --- pull-request mode (pullrequest.go) ---
-		{"8. Pull requests: on a real Gitea, flux-gate posts the status the protected main requires, and a person merges", d.pullRequests},
+		// Chapter 8: records in Git, rollbacks that stick (records.go).
+		{"8. A person rolls prod back; Flux proposes the same digest again", d.records},
+		// Chapter 9: pull-request mode (pullrequest.go).
+		{"9. Pull requests: on a real Gitea, flux-gate posts the status the protected main requires, and a person merges", d.pullRequests},
 	}
 	fmt.Fprintln(d.out, "\npromotion-gate: one promotion policy, enforced at both doors of a GitOps pipeline.")
 	fmt.Fprintln(d.out, "Flux's proposals pass flux-gate before they reach main; Argo CD renders prod through the plugin.")
@@ -215,7 +218,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	_ = os.RemoveAll(work)
 	fmt.Fprintln(d.out, "\nDemo finished: the digest was promoted, :latest was held in Git and refused by Argo CD,")
 	fmt.Fprintln(d.out, "and the gate's status names the commit to revert; an unsigned digest was held and refused")
-	fmt.Fprintln(d.out, "until the release key signed it. On Gitea, the gate's failure status kept a :latest pull request")
+	fmt.Fprintln(d.out, "until the release key signed it; a person's rollback stuck, and the history of promotions and")
+	fmt.Fprintln(d.out, "rollbacks was read from Git. On Gitea, the gate's failure status kept a :latest pull request")
 	fmt.Fprintln(d.out, "from merging, and a person merged the digest it passed. Every part was stopped.")
 	return d.rep, nil
 }

@@ -135,10 +135,22 @@ func TestDemo(t *testing.T) {
 	g.Expect(images(objs)).To(Equal([]string{unsigned}))
 	g.Expect(sc.RenderReads).To(BeNumerically(">=", 1), "the sidecar verified the signature itself")
 
+	// Chapter 8: the person's rollback sticks, and history reads it from Git.
+	rc := rep.Records
+	g.Expect(rc.RolledBack).To(ContainElement(unsigned[strings.LastIndex(unsigned, "@")+1:]))
+	g.Expect(rc.ReadyReason).To(Equal("RolledBack"))
+	g.Expect(rc.MainAfter).To(Equal(rc.RevertCommit))
+	g.Expect(rc.Event).To(ContainSubstring(rc.RevertCommit))
+	g.Expect(rc.Event).To(ContainSubstring("promotion-gate.io/release-rollback=" + rc.Digest))
+	g.Expect(rc.History).To(MatchRegexp(`promotion\s+prod-\d{4}-\d{2}-\d{2}-001`))
+	g.Expect(strings.Count(rc.History, " promotion ")).To(BeNumerically(">=", 2))
+	g.Expect(rc.History).To(ContainSubstring(" rollback "))
+	g.Expect(rc.Show).To(ContainSubstring(rc.RevertCommit))
+
 	// flux-gate and the sidecar read the registry with the pull secret's credentials.
 	g.Expect(rep.Authorized).To(BeNumerically(">=", 6))
 
-	// --- 8. Pull-request mode on a real Gitea (pullrequest.go) ---
+	// --- 9. Pull-request mode on a real Gitea (pullrequest.go) ---
 	pr := rep.PullRequests
 	g.Expect(pr.Forge).To(HavePrefix("https://127.0.0.1:"))
 	g.Expect(pr.Number).To(BeNumerically(">", 0))

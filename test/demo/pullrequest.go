@@ -1,6 +1,6 @@
 package demo
 
-// Chapter 8: pull-request mode on a real forge. A real Gitea, served over HTTPS with a
+// Chapter 9: pull-request mode on a real forge. A real Gitea, served over HTTPS with a
 // CA made for the run, protects main as production is protected: nobody pushes to it,
 // and a merge needs the status promotion-gate/prod to be success. Flux proposes;
 // flux-gate, in pullRequest mode, never writes main: it posts the status on each
@@ -39,7 +39,7 @@ const (
 	prMerger   = "erin"
 )
 
-// PullRequests is chapter 8's evidence.
+// PullRequests is chapter 9's evidence.
 type PullRequests struct {
 	Forge       string // the Gitea address
 	InitialMain string
@@ -61,7 +61,7 @@ type PullRequests struct {
 	Event                   string
 }
 
-// pullRequests is chapter 8.
+// pullRequests is chapter 9.
 func (d *demo) pullRequests(ctx context.Context) error {
 	rep := &d.rep.PullRequests
 	dir := filepath.Join(d.work, "gitea")
@@ -298,7 +298,7 @@ func (d *demo) giteaStatus(ctx context.Context, srv *giteatest.Server, commit st
 	return "", fmt.Errorf("Gitea shows no status %s on %s", prContext, short(commit))
 }
 
-// waitPRGate waits for chapter 8's gate as waitGate does for the first one.
+// waitPRGate waits for chapter 9's gate as waitGate does for the first one.
 func (d *demo) waitPRGate(ctx context.Context, status metav1.ConditionStatus, reason string, done func(*gatev1.PromotionGate) bool) (*gatev1.PromotionGate, error) {
 	key := client.ObjectKey{Namespace: fluxNamespace, Name: prGate}
 	var g *gatev1.PromotionGate
@@ -320,7 +320,7 @@ func (d *demo) waitPRGate(ctx context.Context, status metav1.ConditionStatus, re
 	return g, err
 }
 
-// waitPREvent waits for an event on chapter 8's gate.
+// waitPREvent waits for an event on chapter 9's gate.
 func (d *demo) waitPREvent(ctx context.Context, eventType, reason, text string) (string, error) {
 	var msg string
 	err := d.waitFor(ctx, fmt.Sprintf("a %s event %s on PromotionGate %s", eventType, reason, prGate), func() (bool, string, error) {
@@ -339,7 +339,7 @@ func (d *demo) waitPREvent(ctx context.Context, eventType, reason, text string) 
 	return msg, err
 }
 
-// reconcilePRGate asks chapter 8's gate to look again, as `flux reconcile` does:
+// reconcilePRGate asks chapter 9's gate to look again, as `flux reconcile` does:
 // the gate does not watch the forge, and the merge happened there.
 func (d *demo) reconcilePRGate(ctx context.Context) error {
 	return d.patchPRGate(ctx, func(g *gatev1.PromotionGate) {

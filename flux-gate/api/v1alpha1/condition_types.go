@@ -69,4 +69,24 @@ const (
 	// MergedPastGateReason: the target contains a merged proposal commit the gate did
 	// not pass; the branch protection does not require the gate's status.
 	MergedPastGateReason = "MergedPastGate"
+	// --- records, rollbacks and branch promotion ---
+
+	// RolledBackReason: the proposal brings back a digest that was rolled back on the
+	// target branch; it is held until released (annotation or policy exemption).
+	RolledBackReason = "RolledBack"
+
+	// RecordPendingReason: the target branch moved but the promotion record tag is
+	// not written yet; the gate retries.
+	RecordPendingReason = "RecordPending"
+
+	// TargetAheadReason: a branch promotion cannot fast-forward, because the target
+	// branch has commits the source branch lacks.
+	TargetAheadReason = "TargetAhead"
+
+	// SourceNotFoundReason: the GitRepository of a branch promotion does not exist.
+	SourceNotFoundReason = "SourceNotFound"
 )
+
+// ReleaseRollbackAnnotation on a PromotionGate names digests (comma-separated) that
+// were rolled back and may be promoted again.
+const ReleaseRollbackAnnotation = "promotion-gate.io/release-rollback"

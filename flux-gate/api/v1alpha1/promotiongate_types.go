@@ -10,13 +10,38 @@ import (
 // PromotionGateKind is the kind of PromotionGate objects.
 const PromotionGateKind = "PromotionGate"
 
-// PromotionGateSpec says which automation's pushes to hold and where to promote them.
+// PromotionGateSpec says which automation's pushes (or which source branch) to hold
+// and where to promote them.
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.automationRef) && size(self.automationRef.name) > 0) != (has(self.sourceRef) && size(self.sourceRef.name) > 0)",message="set exactly one of automationRef (promote an ImageUpdateAutomation's proposals) and sourceRef with source.branch (promote one branch into another)"
+// +kubebuilder:validation:XValidation:rule="!has(self.sourceRef) || size(self.sourceRef.name) == 0 || (has(self.source) && size(self.source.branch) > 0 && has(self.targetBranch) && size(self.targetBranch) > 0 && self.source.branch != self.targetBranch)",message="a branch promotion needs source.branch and targetBranch, and they must differ"
 type PromotionGateSpec struct {
 	// AutomationRef names the ImageUpdateAutomation, in the same namespace, whose
 	// pushes this gate holds. The automation must push to a proposal branch
-	// (spec.git.push.branch) that differs from the target branch.
-	// +required
-	AutomationRef meta.LocalObjectReference `json:"automationRef"`
+	// (spec.git.push.branch) that differs from the target branch. Exactly one of
+	// automationRef and sourceRef is set.
+	// +optional
+	AutomationRef meta.LocalObjectReference `json:"automationRef,omitzero"`
+
+	// --- records, rollbacks and branch promotion ---
+
+	// SourceRef names a GitRepository, in the same namespace, whose source.branch
+	// this gate promotes into targetBranch by fast-forward (a branch-per-environment
+	// promotion: staging into production). The GitRepository's URL and credentials
+	// are used; its own reference is not. Exactly one of automationRef and sourceRef
+	// is set.
+	// +optional
+	SourceRef *meta.LocalObjectReference `json:"sourceRef,omitempty"`
+
+	// Source is the branch promoted from, with sourceRef.
+	// +optional
+	Source *BranchSource `json:"source,omitempty"`
+
+	// Record says how promotion records are written: every promotion (and every
+	// rollback the gate sees) is an annotated tag on the commit, whose message is the
+	// record.
+	// +optional
+	Record *RecordSpec `json:"record,omitempty"`
 
 	// TargetBranch is the branch the evaluated proposal commit is promoted to.
 	// Defaults to the automation's checkout branch.
@@ -62,6 +87,80 @@ type PromotionGateSpec struct {
 	Provider *ForgeProvider `json:"provider,omitempty"`
 }
 
+// BranchSource is a branch promoted from.
+type BranchSource struct {
+	// Branch is the source branch, e.g. staging.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=250
+	// +required
+	Branch string `json:"branch"`
+}
+
+// RecordSpec configures promotion records.
+type RecordSpec struct {
+	// TagTemplate names record tags. Placeholders: {env} (the environment), {date}
+	// (YYYY-MM-DD, UTC), {seq} (required once: 001, 002, ... per name, found from
+	// the repository's tags), {branch}, {gate} and {kind} (promotion or rollback).
+	// +kubebuilder:default="{env}-{date}-{seq}"
+	// +kubebuilder:validation:MaxLength=200
+	// +optional
+	TagTemplate string `json:"tagTemplate,omitempty"`
+
+	// SigningKeyRef names a Secret in the policy namespace (where the trust material
+	// lives) holding the key that signs record tags: git.asc (an armored OpenPGP
+	// private key) or identity (an SSH private key), with passphrase when the key is
+	// encrypted. Without it, record tags are unsigned.
+	// +optional
+	SigningKeyRef *meta.LocalObjectReference `json:"signingKeyRef,omitempty"`
+}
+
+// RecordRef is a record tag.
+type RecordRef struct {
+	// Tag is the tag name.
+	Tag string `json:"tag"`
+	// Kind is promotion or rollback.
+	Kind string `json:"kind"`
+	// Commit is the commit the tag points at.
+	Commit string `json:"commit"`
+	// Signed says whether the tag was signed.
+	// +optional
+	Signed bool `json:"signed,omitempty"`
+}
+
+// PendingRecord is a record that must still be written: the branch moved (or is
+// about to), the tag is not pushed yet. The gate finishes it on its next run, also
+// after a restart.
+type PendingRecord struct {
+	// Commit is the commit the tag will point at.
+	Commit string `json:"commit"`
+	// PreviousCommit is the branch head before the push: if the branch never reached
+	// Commit, the push did not happen and nothing is recorded.
+	PreviousCommit string `json:"previousCommit"`
+	// Message is the record (the tag message without its name).
+	Message string `json:"message"`
+	// Error is why the last attempt to write it failed.
+	// +optional
+	Error string `json:"error,omitempty"`
+}
+
+// RolledBackDigest is a digest the gate promoted that a person took off the target
+// branch: later proposals bringing it back are held until it is released.
+type RolledBackDigest struct {
+	// Digest is the image digest.
+	Digest string `json:"digest"`
+	// Image is the reference that carried it.
+	// +optional
+	Image string `json:"image,omitempty"`
+	// RevertCommit is the commit that removed it from the target branch.
+	RevertCommit string `json:"revertCommit"`
+	// Author is who wrote that commit.
+	// +optional
+	Author string `json:"author,omitempty"`
+	// Tag is the rollback record.
+	// +optional
+	Tag string `json:"tag,omitempty"`
+}
+
 // PromotionGateStatus is what the gate observed and did.
 type PromotionGateStatus struct {
 	// ObservedGeneration is the last generation of the spec the gate acted on.
@@ -89,6 +188,20 @@ type PromotionGateStatus struct {
 	// commit status last posted on its head.
 	// +optional
 	PullRequest *PullRequestStatus `json:"pullRequest,omitempty"`
+	// --- records, rollbacks and branch promotion ---
+
+	// LastRecord is the last record tag the gate wrote.
+	// +optional
+	LastRecord *RecordRef `json:"lastRecord,omitempty"`
+
+	// PendingRecord is a promotion record not written yet; the gate retries it.
+	// +optional
+	PendingRecord *PendingRecord `json:"pendingRecord,omitempty"`
+
+	// RolledBack are the digests held because they were rolled back on the target
+	// branch and not released.
+	// +optional
+	RolledBack []RolledBackDigest `json:"rolledBack,omitempty"`
 
 	meta.ReconcileRequestStatus `json:",inline"`
 }

@@ -56,6 +56,7 @@ func run() error {
 		renderMaxMemory   string
 		renderCacheDir    string
 		renderCacheSize   string
+		identity          string
 		printVersion      bool
 		logOptions        logger.Options
 		leaderElection    leaderelection.Options
@@ -80,6 +81,7 @@ func run() error {
 	flag.StringVar(&renderMaxMemory, "render-max-memory", "512Mi", "The memory budget of each render of a root a promotion reaches (a quantity); a render over it holds the promotion.")
 	flag.StringVar(&renderCacheDir, "render-cache-dir", "", "A private directory where renders are kept, keyed by everything they read (default: renders/ in --git-cache-dir, on the same volume; \"off\" disables it).")
 	flag.StringVar(&renderCacheSize, "render-cache-size", "256Mi", "The size bound of the render cache; least recently used renders are evicted.")
+	flag.StringVar(&identity, "identity", defaultIdentity(os.Getenv, serviceAccountNamespaceFile), "Who the gate acts as, written in every promotion record (default: the pod's service account, system:serviceaccount:<namespace>:<name>, from $RUNTIME_SERVICE_ACCOUNT and $RUNTIME_NAMESPACE or the in-cluster token's namespace; flux-gate when unknown).")
 	flag.BoolVar(&printVersion, "version", false, "Print the version and exit.")
 	logOptions.BindFlags(flag.CommandLine)
 	leaderElection.BindFlags(flag.CommandLine)
@@ -148,7 +150,8 @@ func run() error {
 		Verifiers: &check.VerifierOptions{
 			RegistryTimeout: registryTimeout, CacheTTL: verifyCacheTTL,
 		},
-		Plugins: plugins,
+		Plugins:  plugins,
+		Identity: identity,
 	}
 	if r.Render, err = renderOptions(renderMaxMemory, renderCacheDir, renderCacheSize, gitCacheDir); err != nil {
 		return err
@@ -157,7 +160,7 @@ func run() error {
 	if err := r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: concurrent}); err != nil {
 		return fmt.Errorf("set up controller: %w", err)
 	}
-	log.Info("starting manager", "policyNamespace", policyNamespace, "watchNamespaces", namespaces, "gitCacheDir", gitCacheDir)
+	log.Info("starting manager", "identity", identity, "policyNamespace", policyNamespace, "watchNamespaces", namespaces, "gitCacheDir", gitCacheDir)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("run manager: %w", err)
 	}

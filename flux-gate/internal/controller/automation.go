@@ -29,12 +29,18 @@ type automation struct {
 	updatePath string
 	// authorName and authorEmail are who IAC commits as.
 	authorName, authorEmail string
+	// branchSource is set for a branch promotion (spec.sourceRef): proposal is then
+	// the source branch, and there is no automation (obj is nil).
+	branchSource bool
 }
 
 // readAutomation reads and checks the automation, its GitRepository and the
 // credentials Secret. Configuration errors come back as *stallError; objects that
 // do not exist yet as *waitError.
 func (r *PromotionGateReconciler) readAutomation(ctx context.Context, gate *gatev1.PromotionGate) (*automation, error) {
+	if gate.Spec.SourceRef != nil && gate.Spec.SourceRef.Name != "" {
+		return r.readBranchSource(ctx, gate) // a branch promotion (source.go)
+	}
 	auto := &imagev1.ImageUpdateAutomation{}
 	key := types.NamespacedName{Namespace: gate.Namespace, Name: gate.Spec.AutomationRef.Name}
 	if err := r.Get(ctx, key, auto); err != nil {

@@ -66,6 +66,10 @@ type PromotionGateReconciler struct {
 	// check.DefaultMaxMemory) and Cache (nil renders every root afresh).
 	Render check.RenderOptions
 
+	// Identity names who acts in promotion records (e.g. the service account);
+	// "" means the controller's name.
+	Identity string
+
 	// verifiers are built once from Verifiers by SetupWithManager.
 	verifiers check.Verifiers
 

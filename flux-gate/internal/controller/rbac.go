@@ -3,7 +3,8 @@ package controller
 // The permissions flux-gate needs, as controller-gen RBAC markers
 // (hack/flux-generate.sh writes them to config/rbac/role.yaml):
 // its own objects; the automations it gates (patch only to request a new run); their
-// GitRepositories and credentials; the policy ConfigMaps and the Secrets and ConfigMaps
+// GitRepositories (also those branch promotions name, watched for new revisions) and
+// credentials; the policy ConfigMaps and the Secrets and ConfigMaps
 // the policy names as trust material (keys, trusted roots); the ImagePolicies and
 // ImageRepositories behind setter markers, with their pull Secrets and ServiceAccounts,
 // for registry credentials; events; leader election.

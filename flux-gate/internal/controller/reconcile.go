@@ -58,6 +58,11 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	if err != nil {
 		return ctrl.Result{}, &reasonError{reason: gatev1.GitOperationFailedReason, err: err}
 	}
+	// Records (record.go, rollback.go): finish a pending record, record rollbacks of
+	// the digests the gate promoted, list the digests held as rolled back.
+	if err := r.reconcileRecords(ctx, gate, auto, sess, target); err != nil {
+		return ctrl.Result{}, err
+	}
 	proposal, err := sess.Head(auto.proposal)
 	if errors.Is(err, git.ErrBranchNotFound) && fs != nil {
 		// pullRequest mode: the forge may have deleted the branch it merged (pullrequest.go).
@@ -119,6 +124,9 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 			}
 			return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 		}
+		if auto.branchSource { // the target has commits the source lacks (source.go)
+			return r.holdDrift(gate, auto, sess, target, proposal)
+		}
 		return r.handleStale(ctx, gate, auto, sess, target, proposal, note)
 	}
 
@@ -141,11 +149,23 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 		note.message = holdEvent(auto, proposal, res)
 		return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 	}
+	held, releases := rolledBack(gate, set, res, r.now()) // rollbacks stick (rollback.go)
+	if len(held) > 0 {
+		r.setHeld(gate, true)
+		note.message = rolledBackMessage(gate, auto, proposal, held)
+		conditions.MarkFalse(gate, meta.ReadyCondition, gatev1.RolledBackReason, "%s", note.message)
+		return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
+	}
 
 	// 6. Promote: record what is about to happen first, so that a restart between
 	// the push and the final status patch can complete the record, then push P
 	// as a fast-forward that fails if the target moved.
 	conditions.MarkReconciling(gate, meta.ProgressingReason, "promoting %s to %s", short(proposal), auto.target)
+	rec := r.promotionRecord(gate, auto, sess, set, out, target, proposal)
+	rec.Verdict.Warnings = append(rec.Verdict.Warnings, releases...) // rollback releases (rollback.go)
+	if err := setPendingRecord(gate, rec); err != nil {
+		return ctrl.Result{}, err
+	}
 	if err := patcher.Patch(ctx, gate, patch.WithOwnedConditions{Conditions: ownedConditions}, patch.WithFieldOwner(ControllerName)); err != nil {
 		return ctrl.Result{}, fmt.Errorf("record evaluation before promoting: %w", err)
 	}
@@ -154,6 +174,7 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	case errors.Is(err, git.ErrRefMoved):
 		r.Metrics.Promotions.WithLabelValues(gate.Namespace, gate.Name, "target_moved").Inc()
 		log.Info("target moved during promotion; evaluating again", "error", err.Error())
+		gate.Status.PendingRecord = nil
 		conditions.MarkFalse(gate, meta.ReadyCondition, gatev1.TargetMovedReason,
 			"%s moved while %s was evaluated; nothing was pushed, evaluating again", auto.target, short(proposal))
 		return ctrl.Result{RequeueAfter: r.retryInterval()}, nil
@@ -166,6 +187,17 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	r.setHeld(gate, false)
 	conditions.MarkTrue(gate, meta.ReadyCondition, gatev1.PromotedReason, "promoted %s to %s (was %s)", short(proposal), auto.target, short(target))
 	note.message = promotedEvent(auto, res, target, proposal)
+	for _, line := range releases {
+		note.message += "; " + line
+	}
+	// The branch moved: write its record now; a failure stays pending in status.
+	if err := r.finishPendingRecord(ctx, gate, auto, sess, proposal); err != nil {
+		note.message += "; its record is pending: " + err.Error()
+		return ctrl.Result{}, err
+	}
+	if lr := gate.Status.LastRecord; lr != nil && lr.Commit == proposal {
+		note.message += "; record " + lr.Tag
+	}
 	return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 }
 

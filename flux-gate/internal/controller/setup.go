@@ -28,6 +28,9 @@ const (
 	// sourceIndex indexes ImageUpdateAutomations by "namespace/name" of their
 	// GitRepository.
 	sourceIndex = ".spec.sourceRef"
+	// gateSourceIndex indexes PromotionGates by the GitRepository of a branch
+	// promotion (spec.sourceRef).
+	gateSourceIndex = ".spec.sourceRef.name"
 )
 
 // Options tune the controller.
@@ -39,8 +42,9 @@ type Options struct {
 
 // SetupWithManager registers the reconciler and its watches: PromotionGates (spec
 // changes and reconcile requests), ImageUpdateAutomations (a new lastPushCommit
-// wakes their gates at once), GitRepositories, and the policy ConfigMaps (a
-// change re-evaluates every gate).
+// wakes their gates at once), GitRepositories (a spec change or a new artifact
+// revision wakes the gates of their automations and the branch promotions that
+// name them), and the policy ConfigMaps (a change re-evaluates every gate).
 func (r *PromotionGateReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	r.verifiers = check.Verifiers{Plugins: r.Plugins}
 	// Show at start that renders work here, rather than at the first promotion.
@@ -82,16 +86,25 @@ func (r *PromotionGateReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	}); err != nil {
 		return fmt.Errorf("index ImageUpdateAutomations by source: %w", err)
 	}
+	if err := idx.IndexField(ctx, &gatev1.PromotionGate{}, gateSourceIndex, func(o client.Object) []string {
+		if ref := o.(*gatev1.PromotionGate).Spec.SourceRef; ref != nil && ref.Name != "" {
+			return []string{ref.Name}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("index PromotionGates by GitRepository: %w", err)
+	}
 
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&gatev1.PromotionGate{}, builder.WithPredicates(
-			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{}))).
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicates.ReconcileRequestedPredicate{},
+				predicate.Predicate(releaseAnnotationChanged{})))).
 		Watches(&imagev1.ImageUpdateAutomation{},
 			handler.EnqueueRequestsFromMapFunc(r.gatesForAutomation),
 			builder.WithPredicates(automationChanged{})).
 		Watches(&sourcev1.GitRepository{},
 			handler.EnqueueRequestsFromMapFunc(r.gatesForSource),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+			builder.WithPredicates(sourceChanged{})).
 		Watches(&corev1.ConfigMap{},
 			handler.EnqueueRequestsFromMapFunc(r.allGates),
 			builder.WithPredicates(r.policyConfigMap())).
@@ -109,6 +122,28 @@ func (automationChanged) Update(e event.UpdateEvent) bool {
 		return false
 	}
 	return oldA.Generation != newA.Generation || oldA.Status.LastPushCommit != newA.Status.LastPushCommit
+}
+
+// sourceChanged passes creations, deletions, spec changes and new artifact
+// revisions of a GitRepository: source-controller fetched a new commit of the branch
+// it follows — the source branch of a branch promotion, or the target a person may
+// have just reverted on — so its gates look at once rather than at their interval.
+type sourceChanged struct{ predicate.Funcs }
+
+func (sourceChanged) Update(e event.UpdateEvent) bool {
+	oldS, ok1 := e.ObjectOld.(*sourcev1.GitRepository)
+	newS, ok2 := e.ObjectNew.(*sourcev1.GitRepository)
+	if !ok1 || !ok2 {
+		return false
+	}
+	return oldS.Generation != newS.Generation || artifactRevision(oldS) != artifactRevision(newS)
+}
+
+func artifactRevision(s *sourcev1.GitRepository) string {
+	if a := s.GetArtifact(); a != nil {
+		return a.Revision
+	}
+	return ""
 }
 
 func (r *PromotionGateReconciler) policyConfigMap() predicate.Predicate {
@@ -137,7 +172,14 @@ func (r *PromotionGateReconciler) gatesForSource(ctx context.Context, o client.O
 	for i := range autos.Items {
 		out = append(out, r.gatesForAutomation(ctx, &autos.Items[i])...)
 	}
-	return out
+	// Branch promotions name their GitRepository themselves.
+	var gates gatev1.PromotionGateList
+	if err := r.List(ctx, &gates, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{gateSourceIndex: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list PromotionGates of GitRepository", "gitrepository", o.GetName())
+		return out
+	}
+	return append(out, requests(gates.Items)...)
 }
 
 func (r *PromotionGateReconciler) allGates(ctx context.Context, _ client.Object) []reconcile.Request {

@@ -162,6 +162,7 @@ func (h *harness) startManager() {
 		RetryInterval:     200 * time.Millisecond,
 		Verifiers:         h.verifiers,
 		Plugins:           h.plugins,
+		Identity:          "system:serviceaccount:" + h.ns + ":flux-gate",
 	}
 	ctx, cancel := context.WithCancel(h.ctx)
 	h.g.Expect(r.SetupWithManager(ctx, mgr, controller.Options{MaxConcurrentReconciles: 4})).To(Succeed())

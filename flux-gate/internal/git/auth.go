@@ -1,8 +1,8 @@
 // Package git is flux-gate's view of a Git repository: a clone cache per repository
 // that fetches incrementally, the questions the gate asks about history (ancestry,
-// changed files, who wrote the commits of a proposal), and the two writes it makes
+// changed files, who wrote the commits of a proposal), and the three writes it makes
 // (a compare-and-swap fast-forward push of a proposal commit to its target branch,
-// and the deletion of a stale proposal branch).
+// the deletion of a stale proposal branch, and a record tag that never overwrites).
 //
 // Credentials follow Flux's GitRepository Secret conventions through
 // github.com/fluxcd/pkg/git; transport is go-git, the library Flux's own Git client

@@ -153,8 +153,9 @@ type FetchResult struct {
 	Bytes int64
 }
 
-// Fetch brings the cached clone up to date with every branch of the remote, pruning
-// branches deleted there. Only objects the clone does not have travel.
+// Fetch brings the cached clone up to date with every branch and tag of the remote
+// (tags hold the promotion records), pruning branches deleted there. Only objects the
+// clone does not have travel.
 func (s *Session) Fetch(ctx context.Context) (FetchResult, error) {
 	auth, err := s.auth.transportAuth(Redact(s.url))
 	if err != nil {
@@ -167,7 +168,7 @@ func (s *Session) Fetch(ctx context.Context) (FetchResult, error) {
 	cert, key := s.auth.clientCert()
 	err = s.e.repo.FetchContext(ctx, &gogit.FetchOptions{
 		RemoteName: gogit.DefaultRemoteName,
-		RefSpecs:   []config.RefSpec{remoteBranches},
+		RefSpecs:   []config.RefSpec{remoteBranches, remoteTags},
 		Auth:       auth,
 		CABundle:   s.auth.caBundle(),
 		ClientCert: cert,

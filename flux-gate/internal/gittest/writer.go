@@ -61,16 +61,11 @@ func (w Writer) Init(ctx context.Context, branch string, files map[string]string
 // Commit writes files on branch and pushes. When branch does not exist yet it is
 // created from base, as IAC creates its push branch from the checkout branch.
 func (w Writer) Commit(ctx context.Context, base, branch string, files map[string]string, message string) (string, error) {
-	c, cleanup, err := w.client()
+	c, cleanup, err := w.clone(ctx, base)
 	if err != nil {
 		return "", err
 	}
 	defer cleanup()
-	if _, err := c.Clone(ctx, w.URL, repository.CloneConfig{
-		CheckoutStrategy: repository.CheckoutStrategy{Branch: base},
-	}); err != nil {
-		return "", fmt.Errorf("clone %s at %s: %w", w.URL, base, err)
-	}
 	if branch != base {
 		if err := c.SwitchBranch(ctx, branch); err != nil {
 			return "", fmt.Errorf("switch to %s: %w", branch, err)
@@ -82,16 +77,11 @@ func (w Writer) Commit(ctx context.Context, base, branch string, files map[strin
 // Series clones branch once, makes n commits on it with the files files(i) returns,
 // and pushes them in one go: a long history without n round trips.
 func (w Writer) Series(ctx context.Context, branch string, n int, files func(i int) map[string]string) (string, error) {
-	c, cleanup, err := w.client()
+	c, cleanup, err := w.clone(ctx, branch)
 	if err != nil {
 		return "", err
 	}
 	defer cleanup()
-	if _, err := c.Clone(ctx, w.URL, repository.CloneConfig{
-		CheckoutStrategy: repository.CheckoutStrategy{Branch: branch},
-	}); err != nil {
-		return "", fmt.Errorf("clone %s at %s: %w", w.URL, branch, err)
-	}
 	var hash string
 	for i := range n {
 		readers := map[string]io.Reader{}
@@ -110,6 +100,30 @@ func (w Writer) Series(ctx context.Context, branch string, n int, files func(i i
 		return "", fmt.Errorf("push %s: %w", hash, err)
 	}
 	return hash, nil
+}
+
+// maxCloneAttempts bounds the clones tried while pushes keep moving the branch.
+const maxCloneAttempts = 5
+
+// clone clones the repository at branch into a fresh client. Smart HTTP is two
+// requests: a push (the gate promoting, another writer) that moves the branch between
+// the ref advertisement and the fetch makes the server refuse the old tip ("not our
+// ref"); that clone is tried again, as a person would.
+func (w Writer) clone(ctx context.Context, branch string) (*gogit.Client, func(), error) {
+	for attempt := 1; ; attempt++ {
+		c, cleanup, err := w.client()
+		if err != nil {
+			return nil, nil, err
+		}
+		_, err = c.Clone(ctx, w.URL, repository.CloneConfig{CheckoutStrategy: repository.CheckoutStrategy{Branch: branch}})
+		if err == nil {
+			return c, cleanup, nil
+		}
+		cleanup()
+		if !strings.Contains(err.Error(), "not our ref") || attempt == maxCloneAttempts {
+			return nil, nil, fmt.Errorf("clone %s at %s: %w", w.URL, branch, err)
+		}
+	}
 }
 
 func (w Writer) commitAndPush(ctx context.Context, c *gogit.Client, files map[string]string, message string) (string, error) {

@@ -27,6 +27,7 @@ Exit codes: 0 allowed (or allowed with warnings), 1 denied, 2 usage or configura
 		SilenceErrors: true,
 	}
 	root.AddCommand(newCheckCommand(), newExplainCommand(), newPolicyCommand(), newVersionCommand())
+	root.AddCommand(newHistoryCommand()) // promotion records (history.go)
 	return root
 }
 

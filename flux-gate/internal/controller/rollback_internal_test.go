@@ -1,0 +1,79 @@
+package controller
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
+	"github.com/promotion-gate/promotion-gate/shared/record"
+)
+
+// A history of commits c0 (the head) … c9, and promotions on it: which digests must
+// the target still carry, and which removals are the gate's own?
+func TestPromisedDigests(t *testing.T) {
+	hash := func(i int) string { return fmt.Sprintf("%040x", i+1) }
+	h := &history{at: map[string]int{}}
+	for i := range 10 {
+		h.at[hash(i)] = i
+		h.commits = append(h.commits, &object.Commit{Hash: plumbing.NewHash(hash(i))})
+	}
+	const gate, branch = "flux-system/apps-prod", "main"
+	fileA, fileB := "apps/a/overlays/prod/kustomization.yaml", "apps/b/overlays/prod/kustomization.yaml"
+	base := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	promo := func(name string, at, prev int, files []string, refs ...string) taggedRecord {
+		rec := record.Record{Kind: record.Promotion, Branch: branch, Commit: hash(at), RollbackCommit: hash(prev), Files: files,
+			Approval: &record.Approval{Gate: gate}, Time: base.Add(time.Duration(10-at) * time.Minute)}
+		for _, r := range refs {
+			rec.Images = append(rec.Images, record.ImageOf(r))
+		}
+		return taggedRecord{tag: git.Tag{Name: name}, rec: rec}
+	}
+	recs := []taggedRecord{
+		promo("p1", 8, 9, []string{fileA}, "ghcr.io/example/a:1.9.0@sha256:a190"),
+		promo("p2", 6, 7, []string{fileA}, "ghcr.io/example/a:1.9.1@sha256:a191"),                                            // replaces p1
+		promo("p3", 4, 5, []string{fileB}, "ghcr.io/example/b:2.0.0@sha256:b200"),                                            // another file
+		promo("p4", 2, 3, []string{fileB}, "ghcr.io/example/sidecar:1.0@sha256:s100", "ghcr.io/example/b:2.0.0@sha256:b200"), // same digest again, a new image
+	}
+	other := promo("other-gate", 1, 2, []string{fileA}, "ghcr.io/example/a:2.0.0@sha256:a200")
+	other.rec.Approval.Gate = "flux-system/someone-else"
+	offBranch := promo("off-branch", 0, 1, []string{fileA}, "ghcr.io/example/a:3.0.0@sha256:a300")
+	offBranch.rec.Branch = "staging"
+	rewritten := promo("rewritten", 3, 4, []string{fileA}, "ghcr.io/example/a:0.1.0@sha256:a010")
+	rewritten.rec.Commit = fmt.Sprintf("%040x", 999)
+	recs = append(recs, other, offBranch, rewritten)
+
+	promos, got := promisedDigests(gate, branch, recs, h)
+	var names []string
+	for _, p := range promos {
+		names = append(names, p.tag.Name)
+	}
+	if want := []string{"p4", "p3", "p2", "p1"}; !slices.Equal(names, want) {
+		t.Errorf("promotions on the history = %v, want %v (newest first, this gate and branch only)", names, want)
+	}
+	var promised []string
+	for _, pd := range got {
+		promised = append(promised, pd.promo.tag.Name+" "+pd.image.Digest)
+	}
+	want := []string{"p4 sha256:s100", "p4 sha256:b200", "p2 sha256:a191"}
+	if !slices.Equal(promised, want) {
+		t.Errorf("promised = %v, want %v (p1's 1.9.0 was replaced by the gate's p2; p3's digest is p4's now)", promised, want)
+	}
+
+	for _, tt := range []struct {
+		at   int
+		want bool
+	}{
+		{0, false}, {1, false}, // after the last promotion: a person's commit
+		{2, true}, {4, true}, {6, true}, {8, true}, // promoted commits
+		{3, false}, {5, false}, {7, false}, // between promotions: commits the gate did not bring
+	} {
+		if got := byGate(h, promos, h.commits[tt.at]); got != tt.want {
+			t.Errorf("byGate(c%d) = %v, want %v", tt.at, got, tt.want)
+		}
+	}
+}
