@@ -237,10 +237,17 @@ func TestRecordPendingCompletes(t *testing.T) {
 			srv.RefuseTags(t, "fleet.git", true)
 			p := h.iacPush(f, a, map[string]string{overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.0", digestB)})
 			h.g.Eventually(func() string { return h.head(f, "main") }).Should(Equal(p), "the branch moved")
-			g := h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.RecordPendingReason)
-			h.g.Expect(g.Status.PendingRecord).NotTo(BeNil())
-			h.g.Expect(g.Status.PendingRecord.Commit).To(Equal(p))
-			h.g.Expect(g.Status.PendingRecord.Error).To(ContainSubstring("tag"))
+			h.waitReady("payments-api-prod", metav1.ConditionFalse, gatev1.RecordPendingReason)
+			// The patcher writes conditions and the rest of the status in two patches:
+			// wait for the second rather than read between them.
+			h.g.Eventually(func() string {
+				pr := h.getGate("payments-api-prod").Status.PendingRecord
+				if pr == nil {
+					return ""
+				}
+				return pr.Commit + " " + pr.Error
+			}).Should(And(HavePrefix(p+" "), ContainSubstring("tag")))
+			g := h.getGate("payments-api-prod")
 			h.g.Expect(g.Status.LastPromotion.Commit).To(Equal(p))
 			h.g.Expect(h.records(f)).To(BeEmpty())
 			h.waitEvent("payments-api-prod", corev1.EventTypeWarning, gatev1.RecordPendingReason, p)
