@@ -70,14 +70,20 @@ type workerReply struct {
 	Err      *wireError
 	// PeakRSS is the worker's own peak resident memory when it answered.
 	PeakRSS int64
+	// Origins are the documents' origins, each once: the documents of a Helm render
+	// share one (the values files), and gob, which does not keep pointers shared,
+	// would otherwise send the values files' trees once per document.
+	Origins []*Origin
 }
 
 // wireDoc carries what the caller cannot parse from the YAML: the document's source
 // file, the source line of every node, in pre-order, and where its fields were set.
 type wireDoc struct {
-	File   string
-	Lines  []int32
-	Origin *Origin
+	File  string
+	Lines []int32
+	// Origin is 1 + the index of the document's origin in workerReply.Origins; 0 for
+	// none.
+	Origin int
 }
 
 // wireError is a render error with the sentinels it wraps.
@@ -258,7 +264,10 @@ func (r *workerReply) result(limits Limits) (*Result, error) {
 		if setLines(docs[i].Node, &lines) != nil || len(lines) != 0 {
 			return nil, fmt.Errorf("%w: document %d from %s changed shape", ErrEmit, i, r.Docs[i].File)
 		}
-		docs[i].File, docs[i].Origin = r.Docs[i].File, r.Docs[i].Origin
+		docs[i].File = r.Docs[i].File
+		if o := r.Docs[i].Origin; o > 0 && o <= len(r.Origins) {
+			docs[i].Origin = r.Origins[o-1]
+		}
 	}
 	return &Result{Renderer: r.Renderer, Documents: docs, YAML: r.YAML, Inputs: r.Inputs}, nil
 }
@@ -330,8 +339,17 @@ func serveWorker(in io.Reader, out *os.File) int {
 // replyOf is what a worker sends for a successful render, and what the cache keeps.
 func replyOf(res *Result) workerReply {
 	reply := workerReply{Renderer: res.Renderer, YAML: res.YAML, Inputs: res.Inputs}
+	origins := map[*Origin]int{}
 	for _, d := range res.Documents {
-		reply.Docs = append(reply.Docs, wireDoc{File: d.File, Lines: lineTable(d.Node, nil), Origin: d.Origin})
+		w := wireDoc{File: d.File, Lines: lineTable(d.Node, nil)}
+		if d.Origin != nil {
+			if w.Origin = origins[d.Origin]; w.Origin == 0 {
+				reply.Origins = append(reply.Origins, d.Origin)
+				w.Origin = len(reply.Origins)
+				origins[d.Origin] = w.Origin
+			}
+		}
+		reply.Docs = append(reply.Docs, w)
 	}
 	return reply
 }
