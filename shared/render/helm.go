@@ -97,7 +97,7 @@ func helmResult(c *confinement, a app, ch *chart.Chart, rendered map[string]stri
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{limits: c.limits}
+	s := &stream{limits: c.limits, callerParses: c.callerParses}
 	add := func(source, text string) error {
 		docs, err := ParseDocuments(a.join(chartRelative(source)), []byte(text), c.limits)
 		if err != nil {

@@ -3,6 +3,8 @@ package render
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/gob"
 	"encoding/json"
 	"errors"
@@ -81,6 +83,9 @@ type workerReply struct {
 type wireDoc struct {
 	File  string
 	Lines []int32
+	// Sum is the digest of what the document the renderer produced means (see
+	// shapeWalk): the caller's parse of the output must give the same.
+	Sum [sha256.Size]byte
 	// Origin is 1 + the index of the document's origin in workerReply.Origins; 0 for
 	// none.
 	Origin int
@@ -248,7 +253,10 @@ wait:
 }
 
 // result parses the worker's output: the documents checked are the ones parsed here,
-// from the bytes that will be emitted, with the worker's source names and lines.
+// from the bytes that will be emitted, with the worker's source names and lines. Each
+// must mean what the renderer produced (the same digest): the worker does not parse
+// its output back itself, so this is the one parse, and the comparison emitted makes
+// in process.
 func (r *workerReply) result(limits Limits) (*Result, error) {
 	stream := limits
 	stream.MaxFileBytes = limits.MaxTotalBytes
@@ -257,12 +265,13 @@ func (r *workerReply) result(limits Limits) (*Result, error) {
 		return nil, fmt.Errorf("%w: %w", ErrEmit, err)
 	}
 	if len(docs) != len(r.Docs) {
-		return nil, fmt.Errorf("%w: it parses back to %d documents, the renderer produced %d", ErrEmit, len(docs), len(r.Docs))
+		return nil, fmt.Errorf("%w: it parses back to %d documents, the renderer produced %d; refusing to emit what was not checked", ErrEmit, len(docs), len(r.Docs))
 	}
+	var w shapeWalk
 	for i := range docs {
-		lines := r.Docs[i].Lines
-		if setLines(docs[i].Node, &lines) != nil || len(lines) != 0 {
-			return nil, fmt.Errorf("%w: document %d from %s changed shape", ErrEmit, i, r.Docs[i].File)
+		w.reset(r.Docs[i].Lines)
+		if !w.adopt(docs[i].Node) || w.next != len(w.lines) || w.sum() != r.Docs[i].Sum {
+			return nil, fmt.Errorf("%w: document %d from %s does not parse back to what the renderer produced; refusing to emit what was not checked", ErrEmit, i, r.Docs[i].File)
 		}
 		docs[i].File = r.Docs[i].File
 		if o := r.Docs[i].Origin; o > 0 && o <= len(r.Origins) {
@@ -272,28 +281,72 @@ func (r *workerReply) result(limits Limits) (*Result, error) {
 	return &Result{Renderer: r.Renderer, Documents: docs, YAML: r.YAML, Inputs: r.Inputs}, nil
 }
 
-// lineTable lists the line of every node of n in pre-order.
-func lineTable(n *yaml.Node, out []int32) []int32 {
-	out = append(out, int32(n.Line))
-	for _, c := range n.Content {
-		out = lineTable(c, out)
-	}
-	return out
+// shapeWalk goes through a document as sameTree compares it — aliases and the
+// document node resolved — in pre-order, and digests what it means: each node's kind
+// and number of children, each scalar's tag and value. Two documents with the same
+// digest are equal for sameTree (with their keys in the same order). It records the
+// line of every node (record) or gives every node its line from the table (adopt).
+type shapeWalk struct {
+	lines []int32
+	next  int
+	buf   []byte
 }
 
-// setLines gives the nodes of n, in pre-order, the lines of the table.
-func setLines(n *yaml.Node, lines *[]int32) error {
-	if len(*lines) == 0 {
-		return errors.New("more nodes than lines")
+func (w *shapeWalk) reset(lines []int32) {
+	w.lines, w.next, w.buf = lines, 0, w.buf[:0]
+}
+
+func (w *shapeWalk) sum() [sha256.Size]byte { return sha256.Sum256(w.buf) }
+
+// resolve follows aliases and unwraps a document node, as sameTree does.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
 	}
-	n.Line = int((*lines)[0])
-	*lines = (*lines)[1:]
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	return n
+}
+
+func (w *shapeWalk) digest(n *yaml.Node) {
+	w.buf = append(w.buf, byte(n.Kind))
+	w.buf = binary.AppendUvarint(w.buf, uint64(len(n.Content)))
+	if n.Kind == yaml.ScalarNode {
+		tag := n.ShortTag()
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(tag)))
+		w.buf = append(w.buf, tag...)
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(n.Value)))
+		w.buf = append(w.buf, n.Value...)
+	}
+}
+
+// record appends the line of every node of n to the table and digests n.
+func (w *shapeWalk) record(n *yaml.Node) {
+	n = resolve(n)
+	w.lines = append(w.lines, int32(n.Line))
+	w.digest(n)
 	for _, c := range n.Content {
-		if err := setLines(c, lines); err != nil {
-			return err
+		w.record(c)
+	}
+}
+
+// adopt gives the nodes of n the lines of the table and digests n; false when n has
+// more nodes than the table.
+func (w *shapeWalk) adopt(n *yaml.Node) bool {
+	n = resolve(n)
+	if w.next == len(w.lines) {
+		return false
+	}
+	n.Line = int(w.lines[w.next])
+	w.next++
+	w.digest(n)
+	for _, c := range n.Content {
+		if !w.adopt(c) {
+			return false
 		}
 	}
-	return nil
+	return true
 }
 
 // serveWorker renders one request: the child's side of Sandbox.Render.
@@ -316,7 +369,7 @@ func serveWorker(in io.Reader, out *os.File) int {
 		err = fmt.Errorf("render %s: %w: %w; %s", opts.Path, err, ErrMemory, raiseBudget)
 	} else {
 		offline()
-		res, inputs, err = renderIn(context.Background(), opts)
+		res, inputs, err = renderWith(context.Background(), opts, true)
 		if urls := refusedURLs(); len(urls) > 0 {
 			// A renderer may swallow the transport's error; the refusal stands anyway.
 			err = remoteError(opts, inputs, urls)
@@ -340,8 +393,11 @@ func serveWorker(in io.Reader, out *os.File) int {
 func replyOf(res *Result) workerReply {
 	reply := workerReply{Renderer: res.Renderer, YAML: res.YAML, Inputs: res.Inputs}
 	origins := map[*Origin]int{}
+	var walk shapeWalk
 	for _, d := range res.Documents {
-		w := wireDoc{File: d.File, Lines: lineTable(d.Node, nil)}
+		walk.reset(nil)
+		walk.record(d.Node)
+		w := wireDoc{File: d.File, Lines: walk.lines, Sum: walk.sum()}
 		if d.Origin != nil {
 			if w.Origin = origins[d.Origin]; w.Origin == 0 {
 				reply.Origins = append(reply.Origins, d.Origin)

@@ -15,6 +15,8 @@ type stream struct {
 	limits  Limits
 	docs    []Document
 	sources []string
+	// callerParses: see confinement.callerParses.
+	callerParses bool
 }
 
 // add appends docs, renumbering them in stream order; source names their origin in
@@ -53,11 +55,16 @@ func (s *stream) encode() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// result finishes the stream: encodes it and parses it back (see emitted).
+// result finishes the stream: encodes it and parses it back (see emitted). In a render
+// worker the documents are the produced ones, and the process that started the worker
+// parses the output back (workerReply.result): once, where the check runs.
 func (s *stream) result(renderer string) (*Result, error) {
 	out, err := s.encode()
 	if err != nil {
 		return nil, err
+	}
+	if s.callerParses {
+		return &Result{Renderer: renderer, Documents: s.docs, YAML: out}, nil
 	}
 	return emitted(renderer, out, s.docs, s.limits)
 }
