@@ -62,7 +62,7 @@ func helmBenchChart(b *testing.B, n int) Options {
 func BenchmarkHelmWorker(b *testing.B) {
 	opts := helmBenchChart(b, benchChartSize)
 	for b.Loop() {
-		res, _, err := renderIn(context.Background(), opts)
+		res, _, err := renderWith(context.Background(), opts, true)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -77,7 +77,7 @@ func BenchmarkHelmWorker(b *testing.B) {
 // reply and parse the emitted bytes back.
 func BenchmarkHelmCaller(b *testing.B) {
 	opts := helmBenchChart(b, benchChartSize)
-	res, _, err := renderIn(context.Background(), opts)
+	res, _, err := renderWith(context.Background(), opts, true)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,7 +3,10 @@ package render
 import (
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
@@ -97,30 +100,56 @@ func helmResult(c *confinement, a app, ch *chart.Chart, rendered map[string]stri
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{limits: c.limits, callerParses: c.callerParses}
-	add := func(source, text string) error {
-		docs, err := ParseDocuments(a.join(chartRelative(source)), []byte(text), c.limits)
-		if err != nil {
-			return err
-		}
-		return s.add(source, docs)
-	}
+	var parts []part
 	for _, crd := range ch.CRDObjects() {
-		if err := add(filepath.ToSlash(crd.Filename), string(crd.File.Data)); err != nil {
-			return nil, err
-		}
+		parts = append(parts, part{filepath.ToSlash(crd.Filename), string(crd.File.Data)})
 	}
 	for _, m := range manifests {
-		if err := add(m.Name, m.Content); err != nil {
-			return nil, err
-		}
+		parts = append(parts, part{m.Name, m.Content})
 	}
 	for _, h := range hooks {
-		if err := add(h.Path, h.Manifest); err != nil {
+		parts = append(parts, part{h.Path, h.Manifest})
+	}
+	parsed, err := parseParts(parts, func(p part) ([]Document, error) {
+		return ParseDocuments(a.join(chartRelative(p.source)), []byte(p.text), c.limits)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &stream{limits: c.limits, callerParses: c.callerParses}
+	for i, docs := range parsed {
+		if err := s.add(parts[i].source, docs); err != nil {
 			return nil, err
 		}
 	}
 	return s.result(RendererHelm)
+}
+
+// part is one manifest of a Helm render: its template and its text.
+type part struct{ source, text string }
+
+// parseParts parses the parts on every CPU (the parse is most of a Helm render's cost
+// beyond Helm's own, and the parts are independent), and returns their documents in
+// order, or the error of the first part in order that has one.
+func parseParts(parts []part, parse func(part) ([]Document, error)) ([][]Document, error) {
+	docs := make([][]Document, len(parts))
+	errs := make([]error, len(parts))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(parts)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(parts); i = int(next.Add(1) - 1) {
+				docs[i], errs[i] = parse(parts[i])
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return docs, nil
 }
 
 // chartRelative turns Helm's "<chart name>/templates/x.yaml" into the path inside
