@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,12 +25,16 @@ const DefaultMaxMemory = 512 << 20
 // workerGCPercent is the worker's GOGC: see limitMemory.
 const workerGCPercent = 400
 
-// workerEnv marks a process started as a render worker; deadlineEnv carries the
-// caller's deadline (Unix nanoseconds), past which the worker stops on its own.
-const (
-	workerEnv   = "PROMOTION_GATE_RENDER_WORKER"
-	deadlineEnv = "PROMOTION_GATE_RENDER_DEADLINE"
-)
+// workerEnv marks a process started as a render worker.
+const workerEnv = "PROMOTION_GATE_RENDER_WORKER"
+
+// workerRequest is what the caller sends on the worker's stdin: what to render, and
+// the caller's deadline (Unix nanoseconds; 0 for none), past which the worker stops
+// on its own.
+type workerRequest struct {
+	Options  Options
+	Deadline int64
+}
 
 // Sandbox renders in a child process: this executable started again as a render
 // worker (see ServeWorker). The child
@@ -144,13 +146,6 @@ func (s Sandbox) Render(ctx context.Context, opts Options) (*Result, error) {
 	if os.Getenv(workerEnv) == "1" {
 		return nil, errors.New("a render worker may not start another: the program's main does not call render.ServeWorker")
 	}
-	exe := s.Executable
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return nil, fmt.Errorf("render %s: find this program to start a render worker: %w", opts.Path, err)
-		}
-	}
 	opts.Limits = opts.Limits.withDefaults()
 	budget := opts.MaxMemory
 	if budget <= 0 {
@@ -159,34 +154,29 @@ func (s Sandbox) Render(ctx context.Context, opts Options) (*Result, error) {
 	stats := opts.Stats
 	opts.Stats, opts.Cache, opts.InProcess, opts.MaxMemory = nil, nil, true, budget
 
-	var stdin bytes.Buffer
-	if err := json.NewEncoder(&stdin).Encode(opts); err != nil {
-		return nil, fmt.Errorf("render %s: encode the worker request: %w", opts.Path, err)
-	}
-	resultR, resultW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("render %s: start a render worker: %w", opts.Path, err)
-	}
-	defer resultR.Close()
-	// A test binary that lacks the ServeWorker hook runs no test and exits, instead
-	// of running its tests again.
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = workerEnviron()
+	req := workerRequest{Options: opts}
 	if deadline, ok := ctx.Deadline(); ok {
-		cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", deadlineEnv, deadline.UnixNano()))
+		req.Deadline = deadline.UnixNano()
 	}
-	// The worker dies with this process: a caller that gives up and exits (the plugin
-	// at its time limit) leaves nothing running.
-	cmd.SysProcAttr = workerAttr()
-	cmd.Stdin = &stdin
-	stderr := &tailBuffer{max: 8 << 10}
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	cmd.ExtraFiles = []*os.File{resultW}
-	if err := cmd.Start(); err != nil {
-		resultW.Close()
-		return nil, fmt.Errorf("render %s: start a render worker (%s): %w", opts.Path, exe, err)
+	var w *worker
+	if s.Executable == "" {
+		w = takeSpare()
 	}
-	resultW.Close()
+	if w == nil || w.send(req) != nil {
+		if w != nil {
+			w.abandon()
+		}
+		var err error
+		if w, err = startWorker(s.Executable); err != nil {
+			return nil, fmt.Errorf("render %s: %w", opts.Path, err)
+		}
+		if err := w.send(req); err != nil {
+			w.abandon()
+			return nil, fmt.Errorf("render %s: send the request to the render worker: %w", opts.Path, err)
+		}
+	}
+	cmd, resultR, stderr, exe := w.cmd, w.result, w.stderr, w.exe
+	defer resultR.Close()
 
 	// The worker writes one byte when it starts (it is past exec then: before it,
 	// /proc shows this process's memory), then the reply, which is bounded: the output
@@ -354,14 +344,18 @@ func serveWorker(in io.Reader, out *os.File) int {
 	if _, err := out.Write([]byte{'+'}); err != nil {
 		return 2
 	}
-	if ns, err := strconv.ParseInt(os.Getenv(deadlineEnv), 10, 64); err == nil {
-		time.AfterFunc(time.Until(time.Unix(0, ns)), func() { os.Exit(3) })
-	}
-	var opts Options
-	if err := json.NewDecoder(in).Decode(&opts); err != nil {
+	var req workerRequest
+	if err := json.NewDecoder(in).Decode(&req); err != nil {
+		if errors.Is(err, io.EOF) {
+			return 0 // a spare worker (Prestart) that was not needed
+		}
 		fmt.Fprintf(os.Stderr, "render worker: read the request: %v\n", err)
 		return 2
 	}
+	if req.Deadline != 0 {
+		time.AfterFunc(time.Until(time.Unix(0, req.Deadline)), func() { os.Exit(3) })
+	}
+	opts := req.Options
 	var res *Result
 	var inputs []Input
 	err := limitMemory(opts.MaxMemory)

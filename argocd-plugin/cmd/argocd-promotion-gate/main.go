@@ -87,6 +87,8 @@ The sidecar settings come from flags in plugin.yaml or from the sidecar's enviro
 credentials), never from the application: ARGOCD_ENV_* variables are ignored.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			// The render worker starts while the policy and settings are read.
+			check.PrestartRender()
 			req, ok := sc.request(c.ErrOrStderr())
 			if !ok {
 				*code = cmp.ExitInvalid
