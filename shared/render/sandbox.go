@@ -248,9 +248,7 @@ wait:
 // its output back itself, so this is the one parse, and the comparison emitted makes
 // in process.
 func (r *workerReply) result(limits Limits) (*Result, error) {
-	stream := limits
-	stream.MaxFileBytes = limits.MaxTotalBytes
-	docs, err := ParseDocuments("the rendered output", r.YAML, stream)
+	docs, err := parseOutput(r.YAML, limits)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEmit, err)
 	}
@@ -269,6 +267,52 @@ func (r *workerReply) result(limits Limits) (*Result, error) {
 		}
 	}
 	return &Result{Renderer: r.Renderer, Documents: docs, YAML: r.YAML, Inputs: r.Inputs}, nil
+}
+
+// parseOutput parses a rendered output as Kubernetes' YAML reader (Argo CD's) reads
+// it: split at every line that starts with "---", each part parsed on its own. The
+// parts are parsed on every CPU. An output that may hold aliases or merge keys is
+// parsed as one stream instead, so that one alias budget bounds all of it.
+func parseOutput(out []byte, limits Limits) ([]Document, error) {
+	stream := limits
+	stream.MaxFileBytes = limits.MaxTotalBytes
+	if mayHaveAliases(out) {
+		return ParseDocuments("the rendered output", out, stream)
+	}
+	var parts []part
+	for start := 0; start < len(out); {
+		end := start + 1
+		for end < len(out) {
+			nl := bytes.IndexByte(out[end:], '\n')
+			if nl < 0 {
+				end = len(out)
+				break
+			}
+			end += nl + 1
+			if bytes.HasPrefix(out[end:], []byte("---")) {
+				break
+			}
+		}
+		parts = append(parts, part{"the rendered output", string(out[start:end])})
+		start = end
+	}
+	parsed, err := parseParts(parts, func(p part) ([]Document, error) {
+		return ParseDocuments(p.source, []byte(p.text), stream)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var docs []Document
+	for _, d := range parsed {
+		docs = append(docs, d...)
+		if len(docs) > limits.MaxDocuments {
+			return nil, fmt.Errorf("the rendered output has more than %d documents: %w", limits.MaxDocuments, ErrLimit)
+		}
+	}
+	for i := range docs {
+		docs[i].Index = i
+	}
+	return docs, nil
 }
 
 // shapeWalk goes through a document as sameTree compares it — aliases and the
