@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -269,28 +270,25 @@ func (r *workerReply) result(limits Limits) (*Result, error) {
 	return &Result{Renderer: r.Renderer, Documents: docs, YAML: r.YAML, Inputs: r.Inputs}, nil
 }
 
-// parseOutput parses a rendered output as Kubernetes' YAML reader (Argo CD's) reads
-// it: split at every line that starts with "---", each part parsed on its own. The
-// parts are parsed on every CPU. An output that may hold aliases or merge keys is
-// parsed as one stream instead, so that one alias budget bounds all of it.
+// parseOutput parses a rendered output in as many pieces as there are CPUs, each
+// piece a run of whole documents: it is cut only before a "---" line, which starts a
+// document for every YAML reader (Kubernetes' reader, Argo CD's, splits there too).
+// An output that may hold aliases or merge keys is parsed as one stream, so that one
+// alias budget bounds all of it.
 func parseOutput(out []byte, limits Limits) ([]Document, error) {
 	stream := limits
 	stream.MaxFileBytes = limits.MaxTotalBytes
-	if mayHaveAliases(out) {
+	n := runtime.GOMAXPROCS(0)
+	if n == 1 || mayHaveAliases(out) {
 		return ParseDocuments("the rendered output", out, stream)
 	}
 	var parts []part
 	for start := 0; start < len(out); {
-		end := start + 1
-		for end < len(out) {
-			nl := bytes.IndexByte(out[end:], '\n')
-			if nl < 0 {
-				end = len(out)
-				break
-			}
-			end += nl + 1
-			if bytes.HasPrefix(out[end:], []byte("---")) {
-				break
+		end := len(out)
+		if len(parts) < n-1 {
+			want := start + (len(out)-start)/(n-len(parts))
+			if i := bytes.Index(out[want:], []byte("\n---\n")); i >= 0 {
+				end = want + i + 1
 			}
 		}
 		parts = append(parts, part{"the rendered output", string(out[start:end])})
@@ -304,10 +302,10 @@ func parseOutput(out []byte, limits Limits) ([]Document, error) {
 	}
 	var docs []Document
 	for _, d := range parsed {
-		docs = append(docs, d...)
-		if len(docs) > limits.MaxDocuments {
+		if len(docs)+len(d) > limits.MaxDocuments {
 			return nil, fmt.Errorf("the rendered output has more than %d documents: %w", limits.MaxDocuments, ErrLimit)
 		}
+		docs = append(docs, d...)
 	}
 	for i := range docs {
 		docs[i].Index = i
