@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -63,6 +64,9 @@ func renderWith(ctx context.Context, opts Options, callerParses bool) (*Result, 
 	app, err := c.app(opts.Path)
 	if err != nil {
 		return nil, c.Inputs(), fmt.Errorf("render %s: %w", opts.Path, err)
+	}
+	if callerParses && app.kind == RendererHelm {
+		debug.SetGCPercent(helmGCPercent) // in a render worker: see workerGCPercent
 	}
 	var res *Result
 	switch app.kind {
