@@ -145,3 +145,57 @@ func TestHelmAliasBombs(t *testing.T) {
 		})
 	}
 }
+
+// TestParseManifestsJoined: manifests parsed as one stream give each manifest the
+// documents, and the lines, it has parsed alone; and the errors are the same.
+func TestParseManifestsJoined(t *testing.T) {
+	parts := []part{
+		{"c/templates/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"},
+		{"c/templates/a.yaml", "# only a comment\n"},
+		{"c/templates/a.yaml", "kind: ConfigMap\nmetadata: {name: b}\n---\nkind: ConfigMap\nmetadata: {name: c}"},
+		{"c/templates/a.yaml", "\n\nkind: Secret\nmetadata:\n  name: d\n  labels: {x: y}\n"},
+		{"c/templates/b.yaml", "kind: ConfigMap\nmetadata: &m {name: e}\nother: *m\n"},
+		{"c/templates/b.yaml", "kind: ConfigMap\nmetadata: {name: f}\n"},
+		{"c/templates/b.yaml", "%YAML 1.1\n---\nkind: ConfigMap\nmetadata: {name: g}\n"},
+	}
+	file := func(source string) string { return "charts/" + source }
+	alone := func(parts []part) ([][]Document, error) {
+		var out [][]Document
+		for _, p := range parts {
+			docs, err := ParseDocuments(file(p.source), []byte(p.text), DefaultLimits())
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, docs)
+		}
+		return out, nil
+	}
+	g := NewWithT(t)
+	want, err := alone(parts)
+	g.Expect(err).NotTo(HaveOccurred())
+	got, err := parseManifests(parts, file, DefaultLimits())
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(got).To(HaveLen(len(want)))
+	for i := range want {
+		g.Expect(got[i]).To(HaveLen(len(want[i])), "manifest %d", i)
+		for j := range want[i] {
+			g.Expect(got[i][j].File).To(Equal(want[i][j].File))
+			g.Expect(got[i][j].Index).To(Equal(want[i][j].Index))
+			var wl, gl []int32
+			var w shapeWalk
+			w.record(want[i][j].Node)
+			wl, wsum := w.lines, w.sum()
+			w.reset(nil)
+			w.record(got[i][j].Node)
+			gl, gsum := w.lines, w.sum()
+			g.Expect(gl).To(Equal(wl), "lines of manifest %d document %d", i, j)
+			g.Expect(gsum).To(Equal(wsum), "manifest %d document %d", i, j)
+		}
+	}
+
+	broken := append(parts[:2:2], part{"c/templates/a.yaml", "a: [\n"}, part{"c/templates/a.yaml", "b: 1\n"})
+	_, wantErr := alone(broken)
+	_, gotErr := parseManifests(broken, file, DefaultLimits())
+	g.Expect(gotErr).To(HaveOccurred())
+	g.Expect(gotErr.Error()).To(Equal(wantErr.Error()))
+}
