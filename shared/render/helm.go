@@ -179,7 +179,7 @@ func parseManifests(parts []part, file func(source string) string, limits Limits
 	}
 	size := total/runtime.GOMAXPROCS(0) + 1
 	var runs [][]int // indexes into parts
-	inRun := 0 // bytes in the last run
+	inRun := 0       // bytes in the last run
 	for i, p := range parts {
 		if last := len(runs) - 1; last >= 0 && parts[runs[last][0]].source == p.source && inRun+len(p.text) <= size {
 			runs[last] = append(runs[last], i)
