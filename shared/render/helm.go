@@ -170,8 +170,9 @@ func onEveryCPU(n int, f func(i int) error) error {
 // one template are parsed as one stream, joined by "---" lines, and their documents
 // handed back to each by line: a YAML parser per manifest cost a chart of 2,000
 // Deployments as much as the parse itself. A run that may hold aliases or directives
-// (which a stream carries from one document to the next), or that fails, is parsed one
-// manifest at a time, as each would be alone, so that its errors are the same.
+// (which a stream carries from one document to the next), line breaks other than "\n",
+// or that fails, is parsed one manifest at a time, as each would be alone, so that its
+// documents, lines and errors are the same.
 func parseManifests(parts []part, file func(source string) string, limits Limits) ([][]Document, error) {
 	var total int
 	for _, p := range parts {
@@ -219,7 +220,10 @@ func parseRun(parts []part, members []int, file func(string) string, limits Limi
 	line := 1
 	for k, m := range members {
 		text := parts[m].text
-		if int64(len(text)) > limits.MaxFileBytes || mayHaveAliases([]byte(text)) || directive(text) {
+		// Lines are counted at "\n": a text with another line break, or a byte order
+		// mark, which a parser only takes at the start of a stream, goes alone.
+		if int64(len(text)) > limits.MaxFileBytes || mayHaveAliases([]byte(text)) || directive(text) ||
+			strings.ContainsAny(text, "\r\u0085\u2028\u2029\ufeff") {
 			return one()
 		}
 		if k > 0 {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -198,4 +199,51 @@ func TestParseManifestsJoined(t *testing.T) {
 	_, gotErr := parseManifests(broken, file, DefaultLimits())
 	g.Expect(gotErr).To(HaveOccurred())
 	g.Expect(gotErr.Error()).To(Equal(wantErr.Error()))
+}
+
+// FuzzParseManifests: manifests of one template parsed as one stream give exactly the
+// documents and lines each gives alone, or the same error.
+func FuzzParseManifests(f *testing.F) {
+	f.Add([]byte("kind: A\nmetadata: {name: a}\n"), []byte("# c\n"), []byte("kind: B\n---\nkind: C"))
+	f.Add([]byte("a: |\n  x\n"), []byte("b: \"y\n"), []byte("c: 1\n"))
+	f.Add([]byte("a: 1\n...\nb: 2\n"), []byte("--- \nc: 3\n"), []byte("%YAML 1.1\n---\nd: 4\n"))
+	limits := Limits{MaxFileBytes: 1 << 16, MaxTotalBytes: 1 << 18, MaxDocuments: 50, MaxAliases: 1000}
+	f.Fuzz(func(t *testing.T, a, b, c []byte) {
+		parts := []part{{"t/templates/x.yaml", string(a)}, {"t/templates/x.yaml", string(b)}, {"t/templates/x.yaml", string(c)}}
+		file := func(source string) string { return source }
+		var want [][]Document
+		var wantErr error
+		for _, p := range parts {
+			docs, err := ParseDocuments(p.source, []byte(p.text), limits)
+			if err != nil {
+				wantErr = err
+				break
+			}
+			want = append(want, docs)
+		}
+		// One run of all three, whatever the CPUs.
+		got := make([][]Document, len(parts))
+		err := parseRun(parts, []int{0, 1, 2}, file, limits, got)
+		if (err != nil) != (wantErr != nil) || err != nil && err.Error() != wantErr.Error() {
+			t.Fatalf("joined: %v, alone: %v", err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		for i := range want {
+			if len(got[i]) != len(want[i]) {
+				t.Fatalf("manifest %d: %d documents joined, %d alone", i, len(got[i]), len(want[i]))
+			}
+			for j := range want[i] {
+				var w shapeWalk
+				w.record(want[i][j].Node)
+				wl, ws := w.lines, w.sum()
+				w.reset(nil)
+				w.record(got[i][j].Node)
+				if !reflect.DeepEqual(w.lines, wl) || w.sum() != ws {
+					t.Fatalf("manifest %d document %d differs joined", i, j)
+				}
+			}
+		}
+	})
 }
