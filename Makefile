@@ -101,7 +101,7 @@ generate: ## regenerate deepcopy, CRDs (ours and Flux's for tests), the plugin p
 	bash hack/charts-sync.sh
 
 .PHONY: bench-cmp
-bench-cmp: ## argocd-promotion-gate generate vs kustomize build (| conftest test), and the render cache (warm, cold, monorepo): time and memory
+bench-cmp: ## argocd-promotion-gate generate vs kustomize build (| conftest test) and vs helm template (paired runs), and the render cache (warm, cold, monorepo): time and memory
 	bash hack/bench-cmp.sh
 
 .PHONY: bench-gate

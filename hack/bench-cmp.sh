@@ -6,14 +6,20 @@
 #   1. argocd-promotion-gate generate           (render + policy check, one process)
 #   2. kustomize build                          (render only)
 #   3. kustomize build | conftest test -        (render, then an equivalent Rego policy)
-# on the prod example overlay and on a generated prod overlay of 2,000 Deployments.
-# kustomize and conftest are built from the Go module proxy into the cache outside the
-# repository. Prints a markdown table for docs/benchmarks.md.
+# on the prod example overlay and on a generated prod overlay of 2,000 Deployments; and
+#   4. argocd-promotion-gate generate vs helm template, in paired runs (one of each,
+#      alternating which goes first), on the example chart with its prod values and on a
+#      generated chart of 2,000 Deployments (one template ranging over the values), with
+#      a check that both outputs hold the same objects.
+# kustomize, conftest and helm (at the Helm SDK version shared/ uses) are built from the
+# Go module proxy into the cache outside the repository. Prints markdown tables for
+# docs/benchmarks.md.
 #
 # BENCH_RUNS (default 7) runs per command on the example, BENCH_RUNS_LARGE (default 3) on
 # the generated overlay; the medians of wall time, CPU time (user + system: steadier than
 # wall time on a shared machine) and peak memory are reported. BENCH_DEPLOYMENTS (default
-# 2000) sizes the generated overlay.
+# 2000) sizes the generated overlay and chart. BENCH_RUNS_HELM (default 11) pairs of runs
+# on each chart. BENCH_ONLY=helm runs the Helm rows alone.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,6 +28,10 @@ RUNS_LARGE=${BENCH_RUNS_LARGE:-3}
 DEPLOYMENTS=${BENCH_DEPLOYMENTS:-2000}
 KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.8.2} # kustomize/api v0.21.2, as shared/ uses; v5.8.3 needs Go 1.27
 CONFTEST_VERSION=${CONFTEST_VERSION:-v0.71.1}
+# The helm CLI at the version of the Helm SDK the plugin links, so that both render alike.
+HELM_VERSION=${HELM_VERSION:-$(awk '$1 == "helm.sh/helm/v3" { print $2 }' "$repo/shared/go.mod")}
+RUNS_HELM=${BENCH_RUNS_HELM:-11}
+ONLY=${BENCH_ONLY:-}
 CACHE=${PROMOTION_GATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/promotion-gate}
 tools="$CACHE/tools"
 log() { echo ">> $*" >&2; }
@@ -51,12 +61,14 @@ tool() { # name, module path, version, package
 }
 KUSTOMIZE=$(tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5)
 CONFTEST=$(tool conftest github.com/open-policy-agent/conftest "$CONFTEST_VERSION" github.com/open-policy-agent/conftest) || CONFTEST=""
+HELM=$(tool helm helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 log "building argocd-promotion-gate"
 (cd "$repo/argocd-plugin" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$work/argocd-promotion-gate" ./cmd/argocd-promotion-gate) >&2
 PLUGIN="$work/argocd-promotion-gate"
+(cd "$repo/test" && go build -o "$work/manifests-equal" ./cmd/manifests-equal) >&2
 
 # The Rego equivalent of the example policy's prod rule (prod-immutable-images).
 mkdir -p "$work/rego"
@@ -233,17 +245,127 @@ bench() {
 command -v bc > /dev/null || { log "installing bc"; sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"; $sudo apt-get install -y -qq bc >&2; }
 
 # The generated overlay must pass the plugin's policy, so both render everything.
-log "checking that the generated overlay passes the example policy"
-(cd "$gen/apps/fleet/overlays/prod" && ARGOCD_APP_SOURCE_PATH=apps/fleet/overlays/prod PROMOTION_GATE_TIMEOUT=1h \
-  PROMOTION_GATE_POLICY_DIR="$repo/examples/policy" "$PLUGIN" generate > /dev/null) || {
-  log "the generated overlay does not pass the example policy"; exit 1; }
+if [[ "$ONLY" != helm ]]; then
+  log "checking that the generated overlay passes the example policy"
+  (cd "$gen/apps/fleet/overlays/prod" && ARGOCD_APP_SOURCE_PATH=apps/fleet/overlays/prod PROMOTION_GATE_TIMEOUT=1h \
+    PROMOTION_GATE_POLICY_DIR="$repo/examples/policy" "$PLUGIN" generate > /dev/null) || {
+    log "the generated overlay does not pass the example policy"; exit 1; }
+fi
 
+if [[ "$ONLY" != helm ]]; then
 echo "$(go env GOVERSION), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; medians of $RUNS runs (example) and $RUNS_LARGE runs ($DEPLOYMENTS Deployments); kustomize $KUSTOMIZE_VERSION, conftest $([[ -n "$CONFTEST" ]] && echo "$CONFTEST_VERSION" || echo "not built")"
 echo
 echo "| input | command | wall (ms) | CPU (ms) | peak RSS (MiB) | wall vs kustomize | CPU vs kustomize | RSS vs kustomize |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
 bench "prod example" "$RUNS" "$repo/examples/platform-config" apps/payments-api/overlays/prod
 bench "$DEPLOYMENTS Deployments" "$RUNS_LARGE" "$gen" apps/fleet/overlays/prod
+fi
+
+# ---------------------------------------------------------------------------------------
+# Helm: generate vs helm template (the CLI at the SDK's version), in paired runs.
+
+# The generated chart: DEPLOYMENTS Deployments from one template ranging over the
+# values, every image pinned by digest in values-prod.yaml, all allowed by the policy.
+chart="$gen/charts/fleet"
+mkdir -p "$chart/templates"
+printf 'apiVersion: v2\nname: fleet\nversion: 0.1.0\nappVersion: "1.0.0"\n' > "$chart/Chart.yaml"
+cat > "$chart/templates/deployments.yaml" <<'TPL'
+{{- range .Values.services }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .name }}
+  labels:
+    app.kubernetes.io/name: {{ .name }}
+    app.kubernetes.io/instance: {{ $.Release.Name }}
+spec:
+  replicas: {{ $.Values.replicaCount }}
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: {{ .name }}
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: {{ .name }}
+    spec:
+      containers:
+        - name: app
+          image: "{{ .repository }}:{{ .tag }}@{{ .digest }}"
+          ports:
+            - name: http
+              containerPort: 8080
+          resources:
+            {{- toYaml $.Values.resources | nindent 12 }}
+{{- end }}
+TPL
+printf 'replicaCount: 1\nresources:\n  requests: {cpu: 50m, memory: 64Mi}\nservices: []\n' > "$chart/values.yaml"
+{
+  echo "replicaCount: 2"
+  echo "services:"
+  for n in $(seq 1 "$DEPLOYMENTS"); do
+    printf '  - {name: svc-%d, repository: ghcr.io/example/svc-%d, tag: 1.0.%d, digest: "sha256:%064x"}\n' "$n" $((n % 50)) $((n % 7)) $((n % 50 + 1))
+  done
+} > "$chart/values-prod.yaml"
+
+# measure_once DIR COMMAND...: one timed run of COMMAND in DIR, stdout to $work/out.yaml;
+# prints "wall_ms cpu_ms peak_kb".
+measure_once() {
+  local dir=$1 start end; shift
+  start=$EPOCHREALTIME
+  (cd "$dir" && /usr/bin/time -v -o "$work/time.txt" "$@" > "$work/out.yaml" 2> "$work/stderr.txt") || {
+    log "failed: $*"; cat "$work/stderr.txt" >&2; return 1; }
+  end=$EPOCHREALTIME
+  echo "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%d", (e - s) * 1000 }')" \
+    "$(awk -F': ' '/User time|System time/ { t += $2 } END { printf "%d", t * 1000 }' "$work/time.txt")" \
+    "$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt")"
+}
+
+# helm_bench NAME RUNS REPO CHART_PATH VALUES: RUNS pairs of (generate, helm template) on
+# one chart, the first of each pair alternating; one row each, ratios against helm
+# template's medians, and the median of the per-pair wall-time ratios.
+helm_bench() {
+  local name=$1 runs=$2 root=$3 path=$4 values=$5 dir="$3/$4"
+  log "benchmarking $name: generate vs helm template ($runs pairs)"
+  local gen_cmd=(env ARGOCD_APP_SOURCE_PATH="$path" ARGOCD_APP_NAME=bench ARGOCD_APP_NAMESPACE=bench PARAM_VALUES_FILES="$values"
+    PROMOTION_GATE_TIMEOUT=1h PROMOTION_GATE_POLICY_DIR="$repo/examples/policy" "$PLUGIN" generate)
+  local helm_cmd=("$HELM" template bench . --namespace bench -f "$values")
+  local gw=() gc=() gm=() hw=() hc=() hm=() ratios=() g h i
+  for i in $(seq 1 "$runs"); do
+    if (( i % 2 )); then
+      g=$(measure_once "$dir" "${gen_cmd[@]}"); cp "$work/out.yaml" "$work/out-generate.yaml"
+      h=$(measure_once "$dir" "${helm_cmd[@]}")
+    else
+      h=$(measure_once "$dir" "${helm_cmd[@]}")
+      g=$(measure_once "$dir" "${gen_cmd[@]}"); cp "$work/out.yaml" "$work/out-generate.yaml"
+    fi
+    read -r w c m <<< "$g"; gw+=("$w"); gc+=("$c"); gm+=("$m")
+    read -r w2 c2 m2 <<< "$h"; hw+=("$w2"); hc+=("$c2"); hm+=("$m2")
+    ratios+=("$(bc -l <<< "$w/$w2")")
+  done
+  (cd "$dir" && "${helm_cmd[@]}" > "$work/out-helm.yaml")
+  local same
+  same=$("$work/manifests-equal" "$work/out-generate.yaml" "$work/out-helm.yaml") || {
+    log "generate and helm template differ on $name: $same"; exit 1; }
+  local gmed hmed
+  gmed="$(printf '%s\n' "${gw[@]}" | median) $(printf '%s\n' "${gc[@]}" | median) $(printf '%s\n' "${gm[@]}" | median)"
+  hmed="$(printf '%s\n' "${hw[@]}" | median) $(printf '%s\n' "${hc[@]}" | median) $(printf '%s\n' "${hm[@]}" | median)"
+  row "$name" "argocd-promotion-gate generate" "$gmed" "$hmed"
+  row "$name" "helm template" "$hmed" "$hmed"
+  helm_notes+=("$name: median of the $runs per-pair wall ratios $(printf '%s\n' "${ratios[@]}" | median | xargs printf '%.2f')×; outputs: $same")
+}
+
+helm_notes=()
+echo
+echo "$(go env GOVERSION), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; $RUNS_HELM paired runs per chart; helm $HELM_VERSION (the SDK version shared/ uses)"
+echo
+echo "| input | command | wall (ms) | CPU (ms) | peak RSS (MiB) | wall vs helm template | CPU vs helm template | RSS vs helm template |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
+helm_bench "example chart, prod values" "$RUNS_HELM" "$repo/examples/platform-config" charts/payments-api values-prod.yaml
+helm_bench "$DEPLOYMENTS-Deployment chart" "$RUNS_HELM" "$gen" charts/fleet values-prod.yaml
+echo
+printf -- '- %s\n' "${helm_notes[@]}"
+[[ "$ONLY" == helm ]] && exit 0
 
 # ---------------------------------------------------------------------------------------
 # The render cache (PROMOTION_GATE_RENDER_CACHE_DIR): warm, cold and off, side by side.

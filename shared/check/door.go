@@ -34,6 +34,11 @@ func NewRenderCache(dir string, maxBytes int64, warn func(error)) (*RenderCache,
 	return render.NewCache(dir, maxBytes, warn)
 }
 
+// PrestartRender starts the render worker of the next render now, so that its start
+// overlaps what the door does before it renders (render.Prestart): for a door that
+// renders once and exits.
+func PrestartRender() { render.Prestart() }
+
 // ServeWorker lets this program serve as the engine's render worker: every door calls
 // it first thing in main (and every test binary that checks, in TestMain).
 func ServeWorker() { render.ServeWorker() }

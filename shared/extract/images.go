@@ -42,7 +42,7 @@ const maxListDepth = 8
 // nothing. Empty or missing image fields are skipped; a value that is not a valid
 // reference becomes an Image with ParseError set, for the evaluation to report.
 func Images(docs []render.Document, fields []policy.ImageField) []Image {
-	x := extractor{fields: compileFields(fields), parsed: map[string]parsed{}}
+	x := extractor{fields: compileFields(fields), parsed: map[string]parsed{}, values: valueIndexes{}}
 	for _, d := range docs {
 		obj := root(d.Node)
 		if obj == nil || obj.Kind != yaml.MappingNode {
@@ -66,6 +66,7 @@ type extractor struct {
 	doc     render.Document
 	out     []Image
 	visited map[*yaml.Node]bool // List items already read (aliases can repeat them)
+	values  valueIndexes
 }
 
 // object extracts the images of one Kubernetes object whose field paths start with
@@ -174,7 +175,7 @@ func (x *extractor) image(raw string, src Source) Image {
 		}
 		x.parsed[raw] = p
 	}
-	img := Image{Raw: raw, Source: locate(x.doc.Origin, raw, src), ParseError: p.err}
+	img := Image{Raw: raw, Source: locate(x.values, x.doc.Origin, raw, src), ParseError: p.err}
 	if p.err == "" {
 		ref := p.ref // each Image owns its Ref
 		img.Ref = &ref

@@ -16,7 +16,7 @@ func Relocate(src Source, raw string, docs []render.Document) Source {
 	if src.Document < 0 || src.Document >= len(docs) {
 		return src
 	}
-	return locate(docs[src.Document].Origin, raw, src)
+	return locate(nil, docs[src.Document].Origin, raw, src)
 }
 
 // locate names the file a person edits to change the image found at src, when the
@@ -25,7 +25,7 @@ func Relocate(src Source, raw string, docs []render.Document) Source {
 // the field in the resource's own file (in the base or component) when it holds the
 // image; else the patch that wrote it (a patch may set an image or add a container);
 // else the resource's file. Without an origin, src is returned as it is.
-func locate(o *render.Origin, raw string, src Source) Source {
+func locate(idx valueIndexes, o *render.Origin, raw string, src Source) Source {
 	if o == nil {
 		return src
 	}
@@ -41,7 +41,7 @@ func locate(o *render.Origin, raw string, src Source) Source {
 		}
 	}
 	if len(o.Values) > 0 {
-		return locateValue(o.Values, raw, src)
+		return locateValue(idx, o.Values, raw, src)
 	}
 	var field *yaml.Node
 	if o.File != "" {

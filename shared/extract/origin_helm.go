@@ -12,8 +12,9 @@ import (
 // whole reference when a value holds it, else its digest, its tag, or its repository,
 // in that order (the part that differs between environments is the part to edit), in
 // the last values file that has it (the one that wins). Without such a value the image
-// comes from the template, and src is returned as it is.
-func locateValue(files []render.ValuesFile, raw string, src Source) Source {
+// comes from the template, and src is returned as it is. idx keeps each values file's
+// index across the images of one render.
+func locateValue(idx valueIndexes, files []render.ValuesFile, raw string, src Source) Source {
 	name, tag, digest := splitRef(raw)
 	for _, want := range []string{raw, digest, tag, name} {
 		if want == "" {
@@ -21,14 +22,78 @@ func locateValue(files []render.ValuesFile, raw string, src Source) Source {
 		}
 		for _, hinted := range []bool{true, false} {
 			for i := len(files) - 1; i >= 0; i-- {
-				if n, key := findValue(files[i].Root, want, "", hinted); n != nil {
-					src.File, src.Line, src.ValuesKey = files[i].File, n.Line, key
+				if h := idx.of(files[i].Root).find(want, hinted); h.node != nil {
+					src.File, src.Line, src.ValuesKey = files[i].File, h.node.Line, h.key
 					return src
 				}
 			}
 		}
 	}
 	return src
+}
+
+// valueIndexes are the indexes of the values files met so far, by root node: every
+// document of a Helm render shares its values files, so each is walked once, not once
+// per image (which made a chart of thousands of workloads quadratic).
+type valueIndexes map[*yaml.Node]*valueIndex
+
+func (v valueIndexes) of(root *yaml.Node) *valueIndex {
+	if v == nil {
+		return indexValues(root, "")
+	}
+	idx, ok := v[root]
+	if !ok {
+		idx = indexValues(root, "")
+		v[root] = idx
+	}
+	return idx
+}
+
+// valueIndex maps each string value of a values file to its first occurrence in
+// document order, and to its first under a key that names an image part.
+type valueIndex struct {
+	first, hinted map[string]valueHit
+}
+
+type valueHit struct {
+	node *yaml.Node
+	key  string
+}
+
+func (x *valueIndex) find(want string, hinted bool) valueHit {
+	if hinted {
+		return x.hinted[want]
+	}
+	return x.first[want]
+}
+
+func indexValues(root *yaml.Node, key string) *valueIndex {
+	x := &valueIndex{first: map[string]valueHit{}, hinted: map[string]valueHit{}}
+	x.add(root, key)
+	return x
+}
+
+func (x *valueIndex) add(n *yaml.Node, key string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			x.add(n.Content[i+1], joinKey(key, n.Content[i].Value))
+		}
+	case yaml.SequenceNode:
+		for i, it := range n.Content {
+			x.add(it, JoinIndex(key, i))
+		}
+	case yaml.ScalarNode:
+		if n.Tag != "!!str" {
+			return
+		}
+		if _, ok := x.first[n.Value]; !ok {
+			x.first[n.Value] = valueHit{n, key}
+		}
+		if _, ok := x.hinted[n.Value]; !ok && imageKey(key) {
+			x.hinted[n.Value] = valueHit{n, key}
+		}
+	}
 }
 
 // splitRef splits an image reference into its name, tag and digest, as written.
@@ -47,26 +112,8 @@ func splitRef(raw string) (name, tag, digest string) {
 // dotted key. With hinted, only under a key that names an image part (image,
 // repository, tag, digest, version), so that "1" does not match a replica count.
 func findValue(n *yaml.Node, want, key string, hinted bool) (*yaml.Node, string) {
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i].Value
-			if f, fk := findValue(n.Content[i+1], want, joinKey(key, k), hinted); f != nil {
-				return f, fk
-			}
-		}
-	case yaml.SequenceNode:
-		for i, it := range n.Content {
-			if f, fk := findValue(it, want, JoinIndex(key, i), hinted); f != nil {
-				return f, fk
-			}
-		}
-	case yaml.ScalarNode:
-		if n.Value == want && n.Tag == "!!str" && (!hinted || imageKey(key)) {
-			return n, key
-		}
-	}
-	return nil, ""
+	h := indexValues(n, key).find(want, hinted)
+	return h.node, h.key
 }
 
 func joinKey(prefix, k string) string {

@@ -54,7 +54,7 @@ const (
 	maxVariants = 8
 	// cacheFormat changes whenever a cached render would no longer be what a render
 	// gives, beyond the versions in the key.
-	cacheFormat = "promotion-gate render cache v2"
+	cacheFormat = "promotion-gate render cache v3"
 )
 
 // DefaultCacheBytes is a cache's size bound when none is given.

@@ -30,6 +30,9 @@ type confinement struct {
 	// sticky holds the first confinement, limit or cancellation error. Renderers that
 	// swallow file errors (kustomize probes for files) report it instead of their own.
 	sticky error
+	// callerParses is set in a render worker: the process that started it parses the
+	// output back and compares it (workerReply.result), so the worker does not.
+	callerParses bool
 }
 
 func newConfinement(ctx context.Context, root string, limits Limits) (*confinement, error) {

@@ -3,8 +3,12 @@ package render
 import (
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
+	"go.yaml.in/yaml/v3"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -97,30 +101,180 @@ func helmResult(c *confinement, a app, ch *chart.Chart, rendered map[string]stri
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{limits: c.limits}
-	add := func(source, text string) error {
-		docs, err := ParseDocuments(a.join(chartRelative(source)), []byte(text), c.limits)
-		if err != nil {
-			return err
-		}
-		return s.add(source, docs)
-	}
+	var parts []part
 	for _, crd := range ch.CRDObjects() {
-		if err := add(filepath.ToSlash(crd.Filename), string(crd.File.Data)); err != nil {
-			return nil, err
-		}
+		parts = append(parts, part{filepath.ToSlash(crd.Filename), string(crd.File.Data)})
 	}
 	for _, m := range manifests {
-		if err := add(m.Name, m.Content); err != nil {
-			return nil, err
-		}
+		parts = append(parts, part{m.Name, m.Content})
 	}
 	for _, h := range hooks {
-		if err := add(h.Path, h.Manifest); err != nil {
+		parts = append(parts, part{h.Path, h.Manifest})
+	}
+	parsed, err := parseManifests(parts, func(source string) string { return a.join(chartRelative(source)) }, c.limits)
+	if err != nil {
+		return nil, err
+	}
+	s := &stream{limits: c.limits, callerParses: c.callerParses}
+	for i, docs := range parsed {
+		if err := s.add(parts[i].source, docs); err != nil {
 			return nil, err
 		}
 	}
 	return s.result(RendererHelm)
+}
+
+// part is one manifest of a Helm render: its template and its text.
+type part struct{ source, text string }
+
+// parseParts parses the parts on every CPU (see onEveryCPU), and returns their
+// documents in order.
+func parseParts(parts []part, parse func(part) ([]Document, error)) ([][]Document, error) {
+	docs := make([][]Document, len(parts))
+	err := onEveryCPU(len(parts), func(i int) error {
+		var err error
+		docs[i], err = parse(parts[i])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return docs, nil
+}
+
+// onEveryCPU runs f(0) … f(n-1) on every CPU (the parse is most of a render's cost
+// beyond Helm's own, and its pieces are independent), and returns the error of the
+// first i, in order, that has one.
+func onEveryCPU(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				errs[i] = f(i)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseManifests parses the manifests of a Helm render, each as a file of its own
+// (document lines count from its first line), on every CPU. Consecutive manifests of
+// one template are parsed as one stream, joined by "---" lines, and their documents
+// handed back to each by line: a YAML parser per manifest cost a chart of 2,000
+// Deployments as much as the parse itself. A run that may hold aliases or directives
+// (which a stream carries from one document to the next), line breaks other than "\n",
+// or that fails, is parsed one manifest at a time, as each would be alone, so that its
+// documents, lines and errors are the same.
+func parseManifests(parts []part, file func(source string) string, limits Limits) ([][]Document, error) {
+	var total int
+	for _, p := range parts {
+		total += len(p.text)
+	}
+	size := total/runtime.GOMAXPROCS(0) + 1
+	var runs [][]int // indexes into parts
+	inRun := 0       // bytes in the last run
+	for i, p := range parts {
+		if last := len(runs) - 1; last >= 0 && parts[runs[last][0]].source == p.source && inRun+len(p.text) <= size {
+			runs[last] = append(runs[last], i)
+			inRun += len(p.text)
+			continue
+		}
+		runs = append(runs, []int{i})
+		inRun = len(p.text)
+	}
+	out := make([][]Document, len(parts))
+	err := onEveryCPU(len(runs), func(i int) error { return parseRun(parts, runs[i], file, limits, out) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parseRun parses the manifests parts[m] for m in members into out[m]: as one joined
+// stream when it can, else one by one.
+func parseRun(parts []part, members []int, file func(string) string, limits Limits, out [][]Document) error {
+	name := file(parts[members[0]].source)
+	one := func() error {
+		for _, m := range members {
+			docs, err := ParseDocuments(name, []byte(parts[m].text), limits)
+			if err != nil {
+				return err
+			}
+			out[m] = docs
+		}
+		return nil
+	}
+	if len(members) == 1 {
+		return one()
+	}
+	var joined []byte
+	starts := make([]int, len(members)) // the line each manifest starts at in joined
+	line := 1
+	for k, m := range members {
+		text := parts[m].text
+		// Lines are counted at "\n": a text with another line break, or a byte order
+		// mark, which a parser only takes at the start of a stream, goes alone.
+		if int64(len(text)) > limits.MaxFileBytes || mayHaveAliases([]byte(text)) || directive(text) ||
+			strings.ContainsAny(text, "\r\u0085\u2028\u2029\ufeff") {
+			return one()
+		}
+		if k > 0 {
+			joined = append(joined, "---\n"...)
+			line++
+		}
+		starts[k] = line
+		joined = append(joined, text...)
+		line += strings.Count(text, "\n")
+		if !strings.HasSuffix(text, "\n") {
+			joined = append(joined, '\n')
+			line++
+		}
+	}
+	stream := limits
+	stream.MaxFileBytes = limits.MaxTotalBytes
+	docs, err := ParseDocuments(name, joined, stream)
+	if err != nil {
+		return one()
+	}
+	k := 0
+	for _, d := range docs {
+		for k+1 < len(starts) && d.Node.Line >= starts[k+1] {
+			k++
+		}
+		shiftLines(d.Node, starts[k]-1)
+		d.Index = len(out[members[k]])
+		out[members[k]] = append(out[members[k]], d)
+	}
+	for _, m := range members {
+		if len(out[m]) > limits.MaxDocuments {
+			return fmt.Errorf("%s has more than %d documents: %w", name, limits.MaxDocuments, ErrLimit)
+		}
+	}
+	return nil
+}
+
+// directive reports whether text has a line that starts with "%": a YAML directive.
+func directive(text string) bool {
+	return strings.HasPrefix(text, "%") || strings.Contains(text, "\n%")
+}
+
+// shiftLines moves every node of n up by d lines.
+func shiftLines(n *yaml.Node, d int) {
+	if d == 0 {
+		return
+	}
+	n.Line -= d
+	for _, c := range n.Content {
+		shiftLines(c, d)
+	}
 }
 
 // chartRelative turns Helm's "<chart name>/templates/x.yaml" into the path inside

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -144,4 +145,105 @@ func TestHelmAliasBombs(t *testing.T) {
 			g.Expect(err.Error()).To(ContainSubstring(tt.says))
 		})
 	}
+}
+
+// TestParseManifestsJoined: manifests parsed as one stream give each manifest the
+// documents, and the lines, it has parsed alone; and the errors are the same.
+func TestParseManifestsJoined(t *testing.T) {
+	parts := []part{
+		{"c/templates/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"},
+		{"c/templates/a.yaml", "# only a comment\n"},
+		{"c/templates/a.yaml", "kind: ConfigMap\nmetadata: {name: b}\n---\nkind: ConfigMap\nmetadata: {name: c}"},
+		{"c/templates/a.yaml", "\n\nkind: Secret\nmetadata:\n  name: d\n  labels: {x: y}\n"},
+		{"c/templates/b.yaml", "kind: ConfigMap\nmetadata: &m {name: e}\nother: *m\n"},
+		{"c/templates/b.yaml", "kind: ConfigMap\nmetadata: {name: f}\n"},
+		{"c/templates/b.yaml", "%YAML 1.1\n---\nkind: ConfigMap\nmetadata: {name: g}\n"},
+	}
+	file := func(source string) string { return "charts/" + source }
+	alone := func(parts []part) ([][]Document, error) {
+		var out [][]Document
+		for _, p := range parts {
+			docs, err := ParseDocuments(file(p.source), []byte(p.text), DefaultLimits())
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, docs)
+		}
+		return out, nil
+	}
+	g := NewWithT(t)
+	want, err := alone(parts)
+	g.Expect(err).NotTo(HaveOccurred())
+	got, err := parseManifests(parts, file, DefaultLimits())
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(got).To(HaveLen(len(want)))
+	for i := range want {
+		g.Expect(got[i]).To(HaveLen(len(want[i])), "manifest %d", i)
+		for j := range want[i] {
+			g.Expect(got[i][j].File).To(Equal(want[i][j].File))
+			g.Expect(got[i][j].Index).To(Equal(want[i][j].Index))
+			var wl, gl []int32
+			var w shapeWalk
+			w.record(want[i][j].Node)
+			wl, wsum := w.lines, w.sum()
+			w.reset(nil)
+			w.record(got[i][j].Node)
+			gl, gsum := w.lines, w.sum()
+			g.Expect(gl).To(Equal(wl), "lines of manifest %d document %d", i, j)
+			g.Expect(gsum).To(Equal(wsum), "manifest %d document %d", i, j)
+		}
+	}
+
+	broken := append(parts[:2:2], part{"c/templates/a.yaml", "a: [\n"}, part{"c/templates/a.yaml", "b: 1\n"})
+	_, wantErr := alone(broken)
+	_, gotErr := parseManifests(broken, file, DefaultLimits())
+	g.Expect(gotErr).To(HaveOccurred())
+	g.Expect(gotErr.Error()).To(Equal(wantErr.Error()))
+}
+
+// FuzzParseManifests: manifests of one template parsed as one stream give exactly the
+// documents and lines each gives alone, or the same error.
+func FuzzParseManifests(f *testing.F) {
+	f.Add([]byte("kind: A\nmetadata: {name: a}\n"), []byte("# c\n"), []byte("kind: B\n---\nkind: C"))
+	f.Add([]byte("a: |\n  x\n"), []byte("b: \"y\n"), []byte("c: 1\n"))
+	f.Add([]byte("a: 1\n...\nb: 2\n"), []byte("--- \nc: 3\n"), []byte("%YAML 1.1\n---\nd: 4\n"))
+	limits := Limits{MaxFileBytes: 1 << 16, MaxTotalBytes: 1 << 18, MaxDocuments: 50, MaxAliases: 1000}
+	f.Fuzz(func(t *testing.T, a, b, c []byte) {
+		parts := []part{{"t/templates/x.yaml", string(a)}, {"t/templates/x.yaml", string(b)}, {"t/templates/x.yaml", string(c)}}
+		file := func(source string) string { return source }
+		var want [][]Document
+		var wantErr error
+		for _, p := range parts {
+			docs, err := ParseDocuments(p.source, []byte(p.text), limits)
+			if err != nil {
+				wantErr = err
+				break
+			}
+			want = append(want, docs)
+		}
+		// One run of all three, whatever the CPUs.
+		got := make([][]Document, len(parts))
+		err := parseRun(parts, []int{0, 1, 2}, file, limits, got)
+		if (err != nil) != (wantErr != nil) || err != nil && err.Error() != wantErr.Error() {
+			t.Fatalf("joined: %v, alone: %v", err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		for i := range want {
+			if len(got[i]) != len(want[i]) {
+				t.Fatalf("manifest %d: %d documents joined, %d alone", i, len(got[i]), len(want[i]))
+			}
+			for j := range want[i] {
+				var w shapeWalk
+				w.record(want[i][j].Node)
+				wl, ws := w.lines, w.sum()
+				w.reset(nil)
+				w.record(got[i][j].Node)
+				if !reflect.DeepEqual(w.lines, wl) || w.sum() != ws {
+					t.Fatalf("manifest %d document %d differs joined", i, j)
+				}
+			}
+		}
+	})
 }

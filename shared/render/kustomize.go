@@ -111,6 +111,9 @@ func kustomizeResult(c *confinement, a app, m resmap.ResMap, out []byte) (*Resul
 		}
 		docs = append(docs, Document{File: a.rel, Index: i, Node: n})
 	}
+	// kustomize writes keys in an order of its own, not its nodes', so the caller's
+	// digest comparison needs the documents parsed back here, in the output's order
+	// (a cost lost in kustomize's own).
 	return emitted(RendererKustomize, out, docs, c.limits)
 }
 

@@ -19,7 +19,7 @@ func renderPlain(c *confinement, a app) (*Result, error) {
 			return nil, err
 		}
 	}
-	s := &stream{limits: c.limits}
+	s := &stream{limits: c.limits, callerParses: c.callerParses}
 	for _, f := range files {
 		data, err := c.readFile(f)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -40,6 +41,12 @@ func renderHere(ctx context.Context, opts Options) (*Result, error) {
 // renderIn renders in this process, and returns what the render read even when it
 // failed: a sandboxed worker names the field that asked for the network from it.
 func renderIn(ctx context.Context, opts Options) (*Result, []Input, error) {
+	return renderWith(ctx, opts, false)
+}
+
+// renderWith is renderIn; callerParses leaves the parse back of the output to the
+// caller (see confinement.callerParses).
+func renderWith(ctx context.Context, opts Options, callerParses bool) (*Result, []Input, error) {
 	opts.Limits = opts.Limits.withDefaults()
 	root := opts.RepoRoot
 	if root == "" {
@@ -53,9 +60,13 @@ func renderIn(ctx context.Context, opts Options) (*Result, []Input, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("render %s: %w", opts.Path, err)
 	}
+	c.callerParses = callerParses
 	app, err := c.app(opts.Path)
 	if err != nil {
 		return nil, c.Inputs(), fmt.Errorf("render %s: %w", opts.Path, err)
+	}
+	if callerParses && app.kind == RendererHelm {
+		debug.SetGCPercent(helmGCPercent) // in a render worker: see workerGCPercent
 	}
 	var res *Result
 	switch app.kind {

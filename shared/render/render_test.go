@@ -125,7 +125,7 @@ func TestRender(t *testing.T) {
 			},
 			check: func(g *WithT, res *Result) {
 				g.Expect(field(res.Documents[2], "spec", "replicas")).To(Equal("1"))
-				g.Expect(string(res.YAML)).To(ContainSubstring(`"ghcr.io/example/web:1.5.0-rc.1@sha256:0f0e`))
+				g.Expect(string(res.YAML)).To(ContainSubstring(`image: ghcr.io/example/web:1.5.0-rc.1@sha256:0f0e`))
 			},
 		},
 		{

@@ -3,14 +3,15 @@ package render
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"strconv"
+	"runtime"
 	"strings"
 	"time"
 
@@ -22,15 +23,27 @@ import (
 // room for the plugin process itself and a second render.
 const DefaultMaxMemory = 512 << 20
 
-// workerGCPercent is the worker's GOGC: see limitMemory.
-const workerGCPercent = 400
-
-// workerEnv marks a process started as a render worker; deadlineEnv carries the
-// caller's deadline (Unix nanoseconds), past which the worker stops on its own.
+// workerGCPercent is the worker's GOGC: see limitMemory. A Helm render collects as
+// Go and the helm CLI do by default (helmGCPercent): Helm allocates far less than
+// kustomize, so the CPU time that rare collections save is small beside the memory
+// they cost, and that memory is what shows next to the helm CLI's (on a chart of
+// 2,000 Deployments, about 92 MiB peak instead of 108 MiB, for about 15% more CPU
+// time in all: docs/benchmarks.md).
 const (
-	workerEnv   = "PROMOTION_GATE_RENDER_WORKER"
-	deadlineEnv = "PROMOTION_GATE_RENDER_DEADLINE"
+	workerGCPercent = 400
+	helmGCPercent   = 100
 )
+
+// workerEnv marks a process started as a render worker.
+const workerEnv = "PROMOTION_GATE_RENDER_WORKER"
+
+// workerRequest is what the caller sends on the worker's stdin: what to render, and
+// the caller's deadline (Unix nanoseconds; 0 for none), past which the worker stops
+// on its own.
+type workerRequest struct {
+	Options  Options
+	Deadline int64
+}
 
 // Sandbox renders in a child process: this executable started again as a render
 // worker (see ServeWorker). The child
@@ -70,14 +83,23 @@ type workerReply struct {
 	Err      *wireError
 	// PeakRSS is the worker's own peak resident memory when it answered.
 	PeakRSS int64
+	// Origins are the documents' origins, each once: the documents of a Helm render
+	// share one (the values files), and gob, which does not keep pointers shared,
+	// would otherwise send the values files' trees once per document.
+	Origins []*Origin
 }
 
 // wireDoc carries what the caller cannot parse from the YAML: the document's source
 // file, the source line of every node, in pre-order, and where its fields were set.
 type wireDoc struct {
-	File   string
-	Lines  []int32
-	Origin *Origin
+	File  string
+	Lines []int32
+	// Sum is the digest of what the document the renderer produced means (see
+	// shapeWalk): the caller's parse of the output must give the same.
+	Sum [sha256.Size]byte
+	// Origin is 1 + the index of the document's origin in workerReply.Origins; 0 for
+	// none.
+	Origin int
 }
 
 // wireError is a render error with the sentinels it wraps.
@@ -133,13 +155,6 @@ func (s Sandbox) Render(ctx context.Context, opts Options) (*Result, error) {
 	if os.Getenv(workerEnv) == "1" {
 		return nil, errors.New("a render worker may not start another: the program's main does not call render.ServeWorker")
 	}
-	exe := s.Executable
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return nil, fmt.Errorf("render %s: find this program to start a render worker: %w", opts.Path, err)
-		}
-	}
 	opts.Limits = opts.Limits.withDefaults()
 	budget := opts.MaxMemory
 	if budget <= 0 {
@@ -148,34 +163,29 @@ func (s Sandbox) Render(ctx context.Context, opts Options) (*Result, error) {
 	stats := opts.Stats
 	opts.Stats, opts.Cache, opts.InProcess, opts.MaxMemory = nil, nil, true, budget
 
-	var stdin bytes.Buffer
-	if err := json.NewEncoder(&stdin).Encode(opts); err != nil {
-		return nil, fmt.Errorf("render %s: encode the worker request: %w", opts.Path, err)
-	}
-	resultR, resultW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("render %s: start a render worker: %w", opts.Path, err)
-	}
-	defer resultR.Close()
-	// A test binary that lacks the ServeWorker hook runs no test and exits, instead
-	// of running its tests again.
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = workerEnviron()
+	req := workerRequest{Options: opts}
 	if deadline, ok := ctx.Deadline(); ok {
-		cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", deadlineEnv, deadline.UnixNano()))
+		req.Deadline = deadline.UnixNano()
 	}
-	// The worker dies with this process: a caller that gives up and exits (the plugin
-	// at its time limit) leaves nothing running.
-	cmd.SysProcAttr = workerAttr()
-	cmd.Stdin = &stdin
-	stderr := &tailBuffer{max: 8 << 10}
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	cmd.ExtraFiles = []*os.File{resultW}
-	if err := cmd.Start(); err != nil {
-		resultW.Close()
-		return nil, fmt.Errorf("render %s: start a render worker (%s): %w", opts.Path, exe, err)
+	var w *worker
+	if s.Executable == "" {
+		w = takeSpare()
 	}
-	resultW.Close()
+	if w == nil || w.send(req) != nil {
+		if w != nil {
+			w.abandon()
+		}
+		var err error
+		if w, err = startWorker(s.Executable); err != nil {
+			return nil, fmt.Errorf("render %s: %w", opts.Path, err)
+		}
+		if err := w.send(req); err != nil {
+			w.abandon()
+			return nil, fmt.Errorf("render %s: send the request to the render worker: %w", opts.Path, err)
+		}
+	}
+	cmd, resultR, stderr, exe := w.cmd, w.result, w.stderr, w.exe
+	defer resultR.Close()
 
 	// The worker writes one byte when it starts (it is past exec then: before it,
 	// /proc shows this process's memory), then the reply, which is bounded: the output
@@ -242,49 +252,141 @@ wait:
 }
 
 // result parses the worker's output: the documents checked are the ones parsed here,
-// from the bytes that will be emitted, with the worker's source names and lines.
+// from the bytes that will be emitted, with the worker's source names and lines. Each
+// must mean what the renderer produced (the same digest): the worker does not parse
+// its output back itself, so this is the one parse, and the comparison emitted makes
+// in process.
 func (r *workerReply) result(limits Limits) (*Result, error) {
-	stream := limits
-	stream.MaxFileBytes = limits.MaxTotalBytes
-	docs, err := ParseDocuments("the rendered output", r.YAML, stream)
+	docs, err := parseOutput(r.YAML, limits)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEmit, err)
 	}
 	if len(docs) != len(r.Docs) {
-		return nil, fmt.Errorf("%w: it parses back to %d documents, the renderer produced %d", ErrEmit, len(docs), len(r.Docs))
+		return nil, fmt.Errorf("%w: it parses back to %d documents, the renderer produced %d; refusing to emit what was not checked", ErrEmit, len(docs), len(r.Docs))
 	}
+	var w shapeWalk
 	for i := range docs {
-		lines := r.Docs[i].Lines
-		if setLines(docs[i].Node, &lines) != nil || len(lines) != 0 {
-			return nil, fmt.Errorf("%w: document %d from %s changed shape", ErrEmit, i, r.Docs[i].File)
+		w.reset(r.Docs[i].Lines)
+		if !w.adopt(docs[i].Node) || w.next != len(w.lines) || w.sum() != r.Docs[i].Sum {
+			return nil, fmt.Errorf("%w: document %d from %s does not parse back to what the renderer produced; refusing to emit what was not checked", ErrEmit, i, r.Docs[i].File)
 		}
-		docs[i].File, docs[i].Origin = r.Docs[i].File, r.Docs[i].Origin
+		docs[i].File = r.Docs[i].File
+		if o := r.Docs[i].Origin; o > 0 && o <= len(r.Origins) {
+			docs[i].Origin = r.Origins[o-1]
+		}
 	}
 	return &Result{Renderer: r.Renderer, Documents: docs, YAML: r.YAML, Inputs: r.Inputs}, nil
 }
 
-// lineTable lists the line of every node of n in pre-order.
-func lineTable(n *yaml.Node, out []int32) []int32 {
-	out = append(out, int32(n.Line))
-	for _, c := range n.Content {
-		out = lineTable(c, out)
+// parseOutput parses a rendered output in as many pieces as there are CPUs, each
+// piece a run of whole documents: it is cut only before a "---" line, which starts a
+// document for every YAML reader (Kubernetes' reader, Argo CD's, splits there too).
+// An output that may hold aliases or merge keys is parsed as one stream, so that one
+// alias budget bounds all of it.
+func parseOutput(out []byte, limits Limits) ([]Document, error) {
+	stream := limits
+	stream.MaxFileBytes = limits.MaxTotalBytes
+	n := runtime.GOMAXPROCS(0)
+	if n == 1 || mayHaveAliases(out) {
+		return ParseDocuments("the rendered output", out, stream)
 	}
-	return out
+	var parts []part
+	for start := 0; start < len(out); {
+		end := len(out)
+		if len(parts) < n-1 {
+			want := start + (len(out)-start)/(n-len(parts))
+			if i := bytes.Index(out[want:], []byte("\n---\n")); i >= 0 {
+				end = want + i + 1
+			}
+		}
+		parts = append(parts, part{"the rendered output", string(out[start:end])})
+		start = end
+	}
+	parsed, err := parseParts(parts, func(p part) ([]Document, error) {
+		return ParseDocuments(p.source, []byte(p.text), stream)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var docs []Document
+	for _, d := range parsed {
+		if len(docs)+len(d) > limits.MaxDocuments {
+			return nil, fmt.Errorf("the rendered output has more than %d documents: %w", limits.MaxDocuments, ErrLimit)
+		}
+		docs = append(docs, d...)
+	}
+	for i := range docs {
+		docs[i].Index = i
+	}
+	return docs, nil
 }
 
-// setLines gives the nodes of n, in pre-order, the lines of the table.
-func setLines(n *yaml.Node, lines *[]int32) error {
-	if len(*lines) == 0 {
-		return errors.New("more nodes than lines")
+// shapeWalk goes through a document as sameTree compares it — aliases and the
+// document node resolved — in pre-order, and digests what it means: each node's kind
+// and number of children, each scalar's tag and value. Two documents with the same
+// digest are equal for sameTree (with their keys in the same order). It records the
+// line of every node (record) or gives every node its line from the table (adopt).
+type shapeWalk struct {
+	lines []int32
+	next  int
+	buf   []byte
+}
+
+func (w *shapeWalk) reset(lines []int32) {
+	w.lines, w.next, w.buf = lines, 0, w.buf[:0]
+}
+
+func (w *shapeWalk) sum() [sha256.Size]byte { return sha256.Sum256(w.buf) }
+
+// resolve follows aliases and unwraps a document node, as sameTree does.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
 	}
-	n.Line = int((*lines)[0])
-	*lines = (*lines)[1:]
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	return n
+}
+
+func (w *shapeWalk) digest(n *yaml.Node) {
+	w.buf = append(w.buf, byte(n.Kind))
+	w.buf = binary.AppendUvarint(w.buf, uint64(len(n.Content)))
+	if n.Kind == yaml.ScalarNode {
+		tag := n.ShortTag()
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(tag)))
+		w.buf = append(w.buf, tag...)
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(n.Value)))
+		w.buf = append(w.buf, n.Value...)
+	}
+}
+
+// record appends the line of every node of n to the table and digests n.
+func (w *shapeWalk) record(n *yaml.Node) {
+	n = resolve(n)
+	w.lines = append(w.lines, int32(n.Line))
+	w.digest(n)
 	for _, c := range n.Content {
-		if err := setLines(c, lines); err != nil {
-			return err
+		w.record(c)
+	}
+}
+
+// adopt gives the nodes of n the lines of the table and digests n; false when n has
+// more nodes than the table.
+func (w *shapeWalk) adopt(n *yaml.Node) bool {
+	n = resolve(n)
+	if w.next == len(w.lines) {
+		return false
+	}
+	n.Line = int(w.lines[w.next])
+	w.next++
+	w.digest(n)
+	for _, c := range n.Content {
+		if !w.adopt(c) {
+			return false
 		}
 	}
-	return nil
+	return true
 }
 
 // serveWorker renders one request: the child's side of Sandbox.Render.
@@ -292,14 +394,18 @@ func serveWorker(in io.Reader, out *os.File) int {
 	if _, err := out.Write([]byte{'+'}); err != nil {
 		return 2
 	}
-	if ns, err := strconv.ParseInt(os.Getenv(deadlineEnv), 10, 64); err == nil {
-		time.AfterFunc(time.Until(time.Unix(0, ns)), func() { os.Exit(3) })
-	}
-	var opts Options
-	if err := json.NewDecoder(in).Decode(&opts); err != nil {
+	var req workerRequest
+	if err := json.NewDecoder(in).Decode(&req); err != nil {
+		if errors.Is(err, io.EOF) {
+			return 0 // a spare worker (Prestart) that was not needed
+		}
 		fmt.Fprintf(os.Stderr, "render worker: read the request: %v\n", err)
 		return 2
 	}
+	if req.Deadline != 0 {
+		time.AfterFunc(time.Until(time.Unix(0, req.Deadline)), func() { os.Exit(3) })
+	}
+	opts := req.Options
 	var res *Result
 	var inputs []Input
 	err := limitMemory(opts.MaxMemory)
@@ -307,7 +413,7 @@ func serveWorker(in io.Reader, out *os.File) int {
 		err = fmt.Errorf("render %s: %w: %w; %s", opts.Path, err, ErrMemory, raiseBudget)
 	} else {
 		offline()
-		res, inputs, err = renderIn(context.Background(), opts)
+		res, inputs, err = renderWith(context.Background(), opts, true)
 		if urls := refusedURLs(); len(urls) > 0 {
 			// A renderer may swallow the transport's error; the refusal stands anyway.
 			err = remoteError(opts, inputs, urls)
@@ -330,8 +436,20 @@ func serveWorker(in io.Reader, out *os.File) int {
 // replyOf is what a worker sends for a successful render, and what the cache keeps.
 func replyOf(res *Result) workerReply {
 	reply := workerReply{Renderer: res.Renderer, YAML: res.YAML, Inputs: res.Inputs}
+	origins := map[*Origin]int{}
+	var walk shapeWalk
 	for _, d := range res.Documents {
-		reply.Docs = append(reply.Docs, wireDoc{File: d.File, Lines: lineTable(d.Node, nil), Origin: d.Origin})
+		walk.reset(nil)
+		walk.record(d.Node)
+		w := wireDoc{File: d.File, Lines: walk.lines, Sum: walk.sum()}
+		if d.Origin != nil {
+			if w.Origin = origins[d.Origin]; w.Origin == 0 {
+				reply.Origins = append(reply.Origins, d.Origin)
+				w.Origin = len(reply.Origins)
+				origins[d.Origin] = w.Origin
+			}
+		}
+		reply.Docs = append(reply.Docs, w)
 	}
 	return reply
 }

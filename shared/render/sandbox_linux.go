@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -82,21 +83,27 @@ func status(field string) int64 {
 // high-water mark.)
 func peakRSS(pid int) int64 { return procStatus(pid, "VmHWM:") }
 
-// procStatus reads a "<field> <n> kB" line of /proc/<pid>/status, in bytes.
+// procStatus reads a "<field> <n> kB" line of /proc/<pid>/status, in bytes. The
+// caller of a worker reads its high-water mark every few milliseconds while it runs,
+// so this looks the field up in place rather than splitting the file into lines.
 func procStatus(pid int, field string) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, field); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err == nil {
-				return kb << 10
-			}
-		}
+	i := bytes.Index(data, []byte("\n"+field))
+	if i < 0 {
+		return 0
 	}
-	return 0
+	v := data[i+1+len(field):]
+	if nl := bytes.IndexByte(v, '\n'); nl >= 0 {
+		v = v[:nl]
+	}
+	kb, err := strconv.ParseInt(string(bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(v), []byte("kB")))), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return kb << 10
 }
 
 // workerAttr makes the kernel kill the worker when the process that started it dies.

@@ -184,3 +184,41 @@ func TestSandboxStopsAtTheDeadline(t *testing.T) {
 	g.Expect(err).To(MatchError(context.DeadlineExceeded))
 	g.Expect(err.Error()).To(ContainSubstring("render canceled"))
 }
+
+// TestPrestartedWorker: a worker started ahead by Prestart serves the next sandboxed
+// render, under the same bounds (a render past its deadline still stops), and a spare
+// that is never sent a request exits quietly.
+func TestPrestartedWorker(t *testing.T) {
+	g := NewWithT(t)
+	dir := t.TempDir()
+	tree(t, dir, map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n"})
+
+	Prestart()
+	Prestart() // one spare at a time
+	spare.Lock()
+	first := spare.w
+	spare.Unlock()
+	g.Expect(first).NotTo(BeNil())
+	res, err := Render(context.Background(), Options{Path: dir, RepoRoot: dir})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(res.Documents).To(HaveLen(1))
+	g.Expect(takeSpare()).To(BeNil(), "the render took the spare")
+
+	spin := t.TempDir()
+	tree(t, spin, map[string]string{
+		"Chart.yaml":          "apiVersion: v2\nname: spin\nversion: 0.1.0\n",
+		"templates/spin.yaml": "{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}x: 1\n",
+	})
+	Prestart()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err = Render(ctx, Options{Path: spin, RepoRoot: spin})
+	g.Expect(err).To(MatchError(context.DeadlineExceeded))
+
+	w, err := startWorker("")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(w.stdin.Close()).To(Succeed())
+	g.Expect(w.cmd.Wait()).To(Succeed(), "an unused spare exits 0")
+	g.Expect(w.stderr.String()).To(BeEmpty())
+	w.result.Close()
+}

@@ -15,6 +15,8 @@ type stream struct {
 	limits  Limits
 	docs    []Document
 	sources []string
+	// callerParses: see confinement.callerParses.
+	callerParses bool
 }
 
 // add appends docs, renumbering them in stream order; source names their origin in
@@ -33,31 +35,54 @@ func (s *stream) add(source string, docs []Document) error {
 
 // encode writes the stream as YAML, each document after a "---" line and a comment
 // naming its source, as helm template does. The text comes from the checked nodes,
-// never from the input bytes, and source names are quoted when they hold anything but
-// plain path characters: a file name is untrusted and may hold a newline and "---".
+// never from the input bytes (see plainYAML), and source names are quoted when they
+// hold anything but plain path characters: a file name is untrusted and may hold a
+// newline and "---".
 func (s *stream) encode() ([]byte, error) {
-	var buf bytes.Buffer
+	var out []byte
 	for i, d := range s.docs {
-		fmt.Fprintf(&buf, "---\n# Source: %s\n", commentSafe(s.sources[i]))
-		enc := yaml.NewEncoder(&buf)
-		if err := enc.Encode(d.Node); err != nil {
-			return nil, fmt.Errorf("encode document %d from %s: %w", i, d.File, err)
+		out = append(out, "---\n# Source: "...)
+		out = append(out, commentSafe(s.sources[i])...)
+		out = append(out, '\n')
+		start := len(out)
+		var ok bool
+		if out, ok = plainYAML(out, d.Node); !ok {
+			var err error
+			if out, err = libraryYAML(out[:start], d.Node); err != nil {
+				return nil, fmt.Errorf("encode document %d from %s: %w", i, d.File, err)
+			}
 		}
-		if err := enc.Close(); err != nil {
-			return nil, fmt.Errorf("encode document %d from %s: %w", i, d.File, err)
-		}
-		if int64(buf.Len()) > s.limits.MaxTotalBytes {
+		if int64(len(out)) > s.limits.MaxTotalBytes {
 			return nil, fmt.Errorf("the rendered output is over the limit of %d bytes: %w", s.limits.MaxTotalBytes, ErrLimit)
 		}
+	}
+	return out, nil
+}
+
+// libraryYAML writes a document with the YAML library's encoder: for the documents
+// plainYAML does not write.
+func libraryYAML(out []byte, n *yaml.Node) ([]byte, error) {
+	buf := bytes.NewBuffer(out)
+	enc := yaml.NewEncoder(buf)
+	if err := enc.Encode(n); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
 	}
 	return buf.Bytes(), nil
 }
 
-// result finishes the stream: encodes it and parses it back (see emitted).
+// result finishes the stream: encodes it and parses it back (see emitted). In a render
+// worker the documents are the produced ones, and the process that started the worker
+// parses the output back (workerReply.result): once, where the check runs.
 func (s *stream) result(renderer string) (*Result, error) {
 	out, err := s.encode()
 	if err != nil {
 		return nil, err
+	}
+	if s.callerParses {
+		return &Result{Renderer: renderer, Documents: s.docs, YAML: out}, nil
 	}
 	return emitted(renderer, out, s.docs, s.limits)
 }

@@ -41,6 +41,47 @@ func TestEmittedRefusesWhatWasNotChecked(t *testing.T) {
 	g.Expect(res.Documents[0].Node.Line).To(Equal(produced[0].Node.Line))
 }
 
+// TestWorkerReplyRefusesWhatWasNotChecked: a render worker leaves the parse back to the
+// caller, which refuses an output that does not mean, document for document, what the
+// renderer produced.
+func TestWorkerReplyRefusesWhatWasNotChecked(t *testing.T) {
+	produced, err := ParseDocuments("a.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n"), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]string{
+		"an injected document": "---\n# Source: a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n---\nkind: Pod\nmetadata: {name: evil}\n",
+		"a lost document":      "---\n# Source: a.yaml\n",
+		"a changed value":      "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: w}\n",
+		"a changed key":        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {j: v}\n",
+		"a changed type":       "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: [v]}\n",
+		"a changed tag":        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: !!binary dg==}\n",
+		"a node more":          "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v, l: w}\n",
+	}
+	for name, out := range tests {
+		t.Run(name, func(t *testing.T) {
+			reply := replyOf(&Result{Renderer: RendererYAML, Documents: produced, YAML: []byte(out)})
+			_, err := reply.result(DefaultLimits())
+			NewWithT(t).Expect(errors.Is(err, ErrEmit)).To(BeTrue(), "%v", err)
+		})
+	}
+	s := &stream{limits: DefaultLimits(), callerParses: true}
+	if err := s.add("a.yaml", produced); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.result(RendererYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := replyOf(res)
+	got, err := reply.result(DefaultLimits())
+	g := NewWithT(t)
+	g.Expect(err).NotTo(HaveOccurred(), "the output as the worker wrote it")
+	g.Expect(got.Documents).To(HaveLen(1))
+	g.Expect(got.Documents[0].File).To(Equal("a.yaml"))
+	g.Expect(got.Documents[0].Node.Line).To(Equal(produced[0].Node.Line))
+}
+
 func TestCommentSafe(t *testing.T) {
 	g := NewWithT(t)
 	g.Expect(commentSafe("apps/x/deploy-1.yaml")).To(Equal("apps/x/deploy-1.yaml"))
@@ -77,6 +118,21 @@ func FuzzEmit(f *testing.F) {
 		}
 		if len(res.Documents) != len(docs) {
 			t.Fatalf("checked %d documents, produced %d", len(res.Documents), len(docs))
+		}
+		// A render worker's way: the caller parses the same bytes back and must get the
+		// same documents.
+		ws := &stream{limits: limits.withDefaults(), callerParses: true}
+		if err := ws.add(name, docs); err != nil {
+			t.Fatal(err)
+		}
+		wres, err := ws.result(RendererYAML)
+		if err != nil {
+			t.Fatalf("the worker's stream failed where the checked one did not: %v", err)
+		}
+		reply := replyOf(wres)
+		viaWorker, err := reply.result(limits.withDefaults())
+		if err != nil || !bytes.Equal(viaWorker.YAML, res.YAML) || len(viaWorker.Documents) != len(res.Documents) {
+			t.Fatalf("the worker's way gives another result (%v):\n%s", err, res.YAML)
 		}
 		// Argo CD's reading of the same bytes.
 		r := k8syaml.NewYAMLReader(bufioReader(res.YAML))

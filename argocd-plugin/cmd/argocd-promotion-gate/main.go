@@ -87,6 +87,12 @@ The sidecar settings come from flags in plugin.yaml or from the sidecar's enviro
 credentials), never from the application: ARGOCD_ENV_* variables are ignored.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			// The render worker starts while the policy and settings are read; with a
+			// render cache, whose hit needs no worker (and a start that is not needed
+			// would cost a warm render most of its time), only when the render needs it.
+			if sc.settings.RenderCacheDir == "" {
+				check.PrestartRender()
+			}
 			req, ok := sc.request(c.ErrOrStderr())
 			if !ok {
 				*code = cmp.ExitInvalid

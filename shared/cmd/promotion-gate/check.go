@@ -142,6 +142,11 @@ each PATH with the --base revision and name every changed field that is not an i
   promotion-gate check apps/payments-api/overlays/prod --policy policy/ --trust-dir keys/ --base origin/main`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, paths []string) error {
+			// The first render's worker starts while the policy and keys are read; with
+			// a render cache, whose hit needs no worker, only when the render needs it.
+			if flags.cacheDir == "" {
+				check.PrestartRender()
+			}
 			format, err := report.ParseFormat(output)
 			if err != nil {
 				return &exitError{code: exitConfig, err: err}

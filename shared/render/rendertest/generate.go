@@ -102,3 +102,60 @@ spec:
               cpu: 50m
               memory: 64Mi
 `))
+
+// GenerateChart writes, under dir, a Helm chart of n Deployments rendered by one
+// template that ranges over a list in values-prod.yaml, each image pinned by Digest —
+// the shape of a chart that deploys a fleet of services. Render dir with the values
+// file "values-prod.yaml" to get n Deployments.
+func GenerateChart(dir string, n int) error {
+	if err := os.MkdirAll(filepath.Join(dir, "templates"), 0o755); err != nil {
+		return err
+	}
+	var values bytes.Buffer
+	values.WriteString("replicaCount: 2\nservices:\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&values, "  - {name: svc-%d, repository: ghcr.io/example/svc-%d, tag: 1.0.%d, digest: %q}\n", i, i%50, i%7, Digest)
+	}
+	files := map[string]string{
+		"Chart.yaml":                 "apiVersion: v2\nname: fleet\nversion: 0.1.0\n",
+		"values.yaml":                "replicaCount: 1\nresources:\n  requests: {cpu: 50m, memory: 64Mi}\nservices: []\n",
+		"values-prod.yaml":           values.String(),
+		"templates/deployments.yaml": chartTemplate,
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const chartTemplate = `{{- range .Values.services }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .name }}
+  labels:
+    app.kubernetes.io/name: {{ .name }}
+    app.kubernetes.io/instance: {{ $.Release.Name }}
+spec:
+  replicas: {{ $.Values.replicaCount }}
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: {{ .name }}
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: {{ .name }}
+    spec:
+      containers:
+        - name: app
+          image: "{{ .repository }}:{{ .tag }}@{{ .digest }}"
+          ports:
+            - name: http
+              containerPort: 8080
+          resources:
+            {{- toYaml $.Values.resources | nindent 12 }}
+{{- end }}
+`
