@@ -68,7 +68,7 @@ trap 'rm -rf "$work"' EXIT
 log "building argocd-promotion-gate"
 (cd "$repo/argocd-plugin" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$work/argocd-promotion-gate" ./cmd/argocd-promotion-gate) >&2
 PLUGIN="$work/argocd-promotion-gate"
-(cd "$repo/test" && go build -o "$work/manifests-equal" ./cmd/manifests-equal) >&2
+(cd "$repo/test" && go build -o "$work/manifests-equal" ./cmd/manifests-equal && go build -o "$work/bench-chart" ./cmd/bench-chart) >&2
 
 # The Rego equivalent of the example policy's prod rule (prod-immutable-images).
 mkdir -p "$work/rego"
@@ -267,46 +267,7 @@ fi
 # The generated chart: DEPLOYMENTS Deployments from one template ranging over the
 # values, every image pinned by digest in values-prod.yaml, all allowed by the policy.
 chart="$gen/charts/fleet"
-mkdir -p "$chart/templates"
-printf 'apiVersion: v2\nname: fleet\nversion: 0.1.0\nappVersion: "1.0.0"\n' > "$chart/Chart.yaml"
-cat > "$chart/templates/deployments.yaml" <<'TPL'
-{{- range .Values.services }}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ .name }}
-  labels:
-    app.kubernetes.io/name: {{ .name }}
-    app.kubernetes.io/instance: {{ $.Release.Name }}
-spec:
-  replicas: {{ $.Values.replicaCount }}
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: {{ .name }}
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: {{ .name }}
-    spec:
-      containers:
-        - name: app
-          image: "{{ .repository }}:{{ .tag }}@{{ .digest }}"
-          ports:
-            - name: http
-              containerPort: 8080
-          resources:
-            {{- toYaml $.Values.resources | nindent 12 }}
-{{- end }}
-TPL
-printf 'replicaCount: 1\nresources:\n  requests: {cpu: 50m, memory: 64Mi}\nservices: []\n' > "$chart/values.yaml"
-{
-  echo "replicaCount: 2"
-  echo "services:"
-  for n in $(seq 1 "$DEPLOYMENTS"); do
-    printf '  - {name: svc-%d, repository: ghcr.io/example/svc-%d, tag: 1.0.%d, digest: "sha256:%064x"}\n' "$n" $((n % 50)) $((n % 7)) $((n % 50 + 1))
-  done
-} > "$chart/values-prod.yaml"
+"$work/bench-chart" "$chart" "$DEPLOYMENTS"
 
 # measure_once DIR COMMAND...: one timed run of COMMAND in DIR, stdout to $work/out.yaml;
 # prints "wall_ms cpu_ms peak_kb".
