@@ -101,15 +101,18 @@ func Markdown(r Record) string {
 // writePullRequest answers "who approved" with people's names first: the gate
 // decided, a person merged.
 func writePullRequest(b *strings.Builder, pr *PullRequest) {
-	link := fmt.Sprintf("#%d", pr.Number)
-	if pr.URL != "" {
-		link = fmt.Sprintf("[#%d](%s)", pr.Number, pr.URL)
+	link := fmt.Sprintf("pull request #%d", pr.Number)
+	switch {
+	case pr.Number == 0:
+		link = "this pull request" // the body of a pull request about to be opened
+	case pr.URL != "":
+		link = fmt.Sprintf("pull request [#%d](%s)", pr.Number, pr.URL)
 	}
 	if pr.MergedBy == "" {
-		fmt.Fprintf(b, "- Pull request %s: not merged yet; whoever merges it and whoever approves it are named here when it is\n", link)
+		fmt.Fprintf(b, "- Through %s, not merged yet: whoever merges it and whoever approves it are named here when it is\n", link)
 		return
 	}
-	fmt.Fprintf(b, "- Merged by %s, through pull request %s", pr.MergedBy, link)
+	fmt.Fprintf(b, "- Merged by %s, through %s", pr.MergedBy, link)
 	if pr.MergeCommit != "" {
 		fmt.Fprintf(b, " (merge commit %s)", pr.MergeCommit)
 	}

@@ -12,6 +12,7 @@ import (
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
 	"github.com/promotion-gate/promotion-gate/shared/forge/giteatest"
+	"github.com/promotion-gate/promotion-gate/shared/record"
 )
 
 const prodContext = "promotion-gate/prod"
@@ -86,6 +87,7 @@ func TestPullRequestModeOnGitea(t *testing.T) {
 	h.g.Expect(onForge.Body).To(ContainSubstring("**Held**"))
 	h.g.Expect(onForge.Body).To(ContainSubstring("prod-immutable-images"))
 	h.g.Expect(onForge.Body).To(ContainSubstring("ghcr.io/example/payments-api:latest"))
+	h.g.Expect(onForge.Body).To(ContainSubstring("### Promotion record\n\nNone: the gate records only a proposal it passes, and it holds this one."))
 	code, err := srv.Merge(h.ctx, "erin", "fleet", pr.Number)
 	h.g.Expect(err).NotTo(HaveOccurred())
 	h.g.Expect(code).To(Equal(http.StatusMethodNotAllowed), "branch protection refuses a held proposal")
@@ -111,6 +113,12 @@ func TestPullRequestModeOnGitea(t *testing.T) {
 	h.g.Expect(onForge.Body).To(ContainSubstring("**Passed**"))
 	h.g.Expect(onForge.Body).To(ContainSubstring(digestC))
 	h.g.Expect(onForge.Body).To(ContainSubstring(g.Status.LastEvaluation.PolicyRevision))
+	// The record the merge will write, before anyone approves.
+	h.g.Expect(onForge.Body).To(ContainSubstring("### Promotion record\n\nWill be written when merged"))
+	h.g.Expect(onForge.Body).To(ContainSubstring("## Promotion to main (prod, protected)"))
+	h.g.Expect(onForge.Body).To(ContainSubstring("- Commit: " + good))
+	h.g.Expect(onForge.Body).To(ContainSubstring("not merged yet: whoever merges it and whoever approves it are named here"))
+	h.g.Expect(onForge.Body).To(ContainSubstring(main + " (the head of main the gate judged the pull request against"))
 	h.g.Expect(srv.Head(h.ctx, "fleet", "main")).To(Equal(main), "the gate never writes the target in pullRequest mode")
 	h.waitEvent("payments-api-prod", corev1.EventTypeNormal, gatev1.AwaitingMergeReason, good[:12])
 	h.conformant("payments-api-prod")
@@ -133,6 +141,33 @@ func TestPullRequestModeOnGitea(t *testing.T) {
 	h.g.Expect(h.held("payments-api-prod")).To(BeZero())
 	h.waitEvent("payments-api-prod", corev1.EventTypeNormal, gatev1.PromotedReason, good, "merged by erin", "approved by dana")
 	h.g.Expect(h.counter(h.metrics.Promotions, h.ns, "payments-api-prod", "merged")).To(Equal(1.0))
+
+	// The promotion record: a tag on exactly the merged commit, written as fluxcdbot
+	// (the automation's Git credentials; tags are not the protected branch), that
+	// names the person who merged and the one who approved.
+	rec := h.recordOn(f, record.Promotion, good)
+	h.g.Expect(rec.rec.Commit).To(Equal(good))
+	h.g.Expect(rec.rec.RollbackCommit).To(Equal(main))
+	h.g.Expect(rec.rec.Digests()).To(Equal([]string{digestC}))
+	h.g.Expect(rec.rec.Verdict.Result).To(Equal("Allowed"))
+	h.g.Expect(rec.rec.Verdict.PolicyRevision).To(Equal(lp.PolicyRevision))
+	h.g.Expect(rec.rec.Verdict.RulesPassed).To(ContainElement("prod-immutable-images"))
+	pull := rec.rec.Approval.PullRequest
+	h.g.Expect(pull).NotTo(BeNil())
+	h.g.Expect(pull.Number).To(Equal(onForge.Index))
+	h.g.Expect(pull.URL).To(Equal(onForge.HTMLURL))
+	h.g.Expect(pull.MergedBy).To(Equal("erin"))
+	h.g.Expect(pull.ApprovedBy).To(Equal([]string{"dana"}))
+	h.g.Expect(pull.MergeCommit).To(BeEmpty(), "a fast-forward has no merge commit")
+	h.g.Expect(pull.RollbackFrom).To(Equal(record.RollbackFromLastJudged))
+	h.g.Expect(rec.tag.Message).To(ContainSubstring("- Merged by erin, through pull request"))
+	h.g.Expect(rec.tag.Message).To(ContainSubstring("- Approved by dana\n"))
+	g = h.getGate("payments-api-prod")
+	h.g.Expect(g.Status.PendingRecord).To(BeNil())
+	h.g.Expect(g.Status.LastRecord).NotTo(BeNil())
+	h.g.Expect(g.Status.LastRecord.Tag).To(Equal(rec.tag.Name))
+	h.waitEvent("payments-api-prod", corev1.EventTypeNormal, gatev1.PromotedReason, "record "+rec.tag.Name)
+	h.g.Expect(g.Status.RolledBack).To(BeEmpty(), "the merged promotion is on main: nothing rolled back")
 	h.conformant("payments-api-prod")
 }
 
@@ -235,6 +270,9 @@ func TestPullRequestModeMergedBranchDeleted(t *testing.T) {
 	h.g.Expect(lp.MergedBy).To(Equal("erin"))
 	h.g.Expect(lp.ApprovedBy).To(Equal([]string{"dana"}))
 	h.waitEvent("payments-api-prod", corev1.EventTypeNormal, gatev1.PromotedReason, good, "merged by erin")
+	rec := h.recordOn(f, record.Promotion, good)
+	h.g.Expect(rec.rec.Approval.PullRequest.MergedBy).To(Equal("erin"))
+	h.g.Expect(rec.rec.Approval.PullRequest.ApprovedBy).To(Equal([]string{"dana"}))
 
 	// The next look finds no proposal and keeps the record.
 	token := h.poke("payments-api-prod")
