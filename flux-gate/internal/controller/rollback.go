@@ -365,8 +365,10 @@ func activeRollbacks(gate, branch string, recs []taggedRecord) []gatev1.RolledBa
 		}
 		for _, d := range rb.rec.Rollback.Digests {
 			again := slices.ContainsFunc(recs, func(p taggedRecord) bool {
+				// newer, not Time.After: record times are whole seconds, and a release
+				// promoted within the second of its rollback still ends the hold.
 				return p.rec.Kind == record.Promotion && p.rec.Branch == branch && recordGate(p.rec) == gate &&
-					p.rec.Time.After(rb.rec.Time) && slices.Contains(p.rec.Digests(), d)
+					newer(&p, &rb) && slices.Contains(p.rec.Digests(), d)
 			})
 			if again || slices.ContainsFunc(out, func(x gatev1.RolledBackDigest) bool { return x.Digest == d }) {
 				continue

@@ -128,3 +128,31 @@ func TestPromisedDigestsOfPullRequestMerges(t *testing.T) {
 		}
 	}
 }
+
+// A release promoted within the same second as the rollback it releases ends the
+// hold: record times are whole seconds, so the tags' numbers order them.
+func TestActiveRollbacksWithinOneSecond(t *testing.T) {
+	const gate, branch, digest = "flux-system/apps-prod", "main", "sha256:b190"
+	at := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	rb := taggedRecord{tag: git.Tag{Name: "prod-2026-06-01-002"}, rec: record.Record{Kind: record.Rollback, Branch: branch, Commit: fmt.Sprintf("%040x", 2),
+		Rollback: &record.RollbackInfo{Gate: gate, Digests: []string{digest}}, Time: at}}
+	promo := func(name string) taggedRecord {
+		return taggedRecord{tag: git.Tag{Name: name}, rec: record.Record{Kind: record.Promotion, Branch: branch, Commit: fmt.Sprintf("%040x", 3),
+			Images: []record.Image{record.ImageOf("ghcr.io/example/a:1.9.0@" + digest)}, Approval: &record.Approval{Gate: gate}, Time: at}}
+	}
+	for _, tc := range []struct {
+		name  string
+		recs  []taggedRecord
+		holds bool
+	}{
+		{"rollback alone", []taggedRecord{rb}, true},
+		{"promotion before it, same second", []taggedRecord{promo("prod-2026-06-01-001"), rb}, true},
+		{"release after it, same second", []taggedRecord{rb, promo("prod-2026-06-01-003")}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := len(activeRollbacks(gate, branch, tc.recs)) > 0; got != tc.holds {
+				t.Errorf("held = %v, want %v", got, tc.holds)
+			}
+		})
+	}
+}
