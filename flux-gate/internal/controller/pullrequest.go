@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
@@ -237,14 +238,14 @@ func (r *PromotionGateReconciler) pullRequestExtra(gate *gatev1.PromotionGate, a
 	if state != forge.Success || ev == nil || ev.Commit != proposal {
 		return recordHeading + "\n\nNone: the gate records only a proposal it passes, and it holds this one.\n"
 	}
-	pr := &record.PullRequest{RollbackFrom: record.RollbackFromLastJudged}
-	if s := gate.Status.PullRequest; s != nil {
-		pr.Number, pr.URL = s.Number, s.URL
-	}
-	rec := r.evaluationRecord(gate, auto, sess, set, ev, pr)
+	// The body is compared with the forge's before it is edited: it says "this pull
+	// request" rather than its number, and carries no time, so that it changes only
+	// with the proposal or the verdict.
+	rec := r.evaluationRecord(gate, auto, sess, set, ev, &record.PullRequest{RollbackFrom: record.RollbackFromLastJudged})
 	rec.Verdict.Warnings = append(rec.Verdict.Warnings, releases...)
-	return fmt.Sprintf("%s\n\nWill be written when merged: the gate tags `%s` on `%s` with this record, naming who merged this pull request and who approved it.\n\n%s",
-		recordHeading, short(proposal), auto.target, record.Markdown(rec))
+	md := strings.Replace(record.Markdown(rec), "- Time: "+rec.Time.UTC().Format(time.RFC3339)+"\n", "", 1)
+	return fmt.Sprintf("%s\n\nWill be written when merged: the gate tags `%s` on `%s` with this record, naming who merged this pull request and who approved it, and when.\n\n%s",
+		recordHeading, short(proposal), auto.target, md)
 }
 
 func orUnclassified(env string) string {
