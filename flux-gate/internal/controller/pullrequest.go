@@ -187,8 +187,9 @@ func (r *PromotionGateReconciler) proposePullRequest(ctx context.Context, gate *
 		md.Reset()
 		fmt.Fprintf(&md, "(the report could not be written: %v)\n\n%s\n", err, holdMessage(auto, proposal, res))
 	}
-	var extra string
+	var extra, heldWhy string
 	if len(held) > 0 {
+		heldWhy = "is allowed by the policy but brings back a digest rolled back on " + auto.target
 		extra = "### Held: it brings back a rolled-back digest\n\n" + rolledBackMessage(gate, auto, proposal, held) + "\n"
 	} else {
 		extra = r.pullRequestExtra(gate, auto, sess, set, state, releases, proposal)
@@ -196,7 +197,7 @@ func (r *PromotionGateReconciler) proposePullRequest(ctx context.Context, gate *
 	body := forge.Body(forge.BodyParts{
 		Commit: proposal, Base: auto.target, State: state, Context: fs.context,
 		Report: md.String(), Images: imageList(res), PolicyRevision: res.PolicyRevision,
-		Extra: extra,
+		Extra: extra, Held: heldWhy,
 	})
 	ch, err := fs.client.EnsureChange(ctx, forge.ChangeRequest{Head: auto.proposal, Base: auto.target,
 		Title: forge.Title(auto.proposal, auto.target, res.Environment), Body: body})

@@ -327,6 +327,7 @@ func TestPullRequestModeRollbackSticks(t *testing.T) {
 	onForge, err := srv.Pull(h.ctx, "fleet", second)
 	h.g.Expect(err).NotTo(HaveOccurred())
 	h.g.Expect(onForge.Body).To(ContainSubstring("### Held: it brings back a rolled-back digest"))
+	h.g.Expect(onForge.Body).To(ContainSubstring("is allowed by the policy but brings back a digest rolled back on main"))
 	h.g.Expect(onForge.Body).To(ContainSubstring(revert))
 	h.g.Expect(srv.Approve(h.ctx, "dana", "fleet", second)).To(Succeed())
 	h.g.Expect(srv.Merge(h.ctx, "erin", "fleet", second)).To(Equal(http.StatusMethodNotAllowed))
