@@ -50,6 +50,10 @@ type BodyParts struct {
 	PolicyRevision string
 	// Extra is an optional section appended as it is (a promotion record).
 	Extra string
+	// Held, when set, is why the gate holds a proposal the policy allowed (it brings
+	// back a digest a person rolled back): the first line says so instead of asking
+	// for fixes to findings there are none of.
+	Held string
 }
 
 // Marker opens every body the gate writes, so that people and tools can tell it.
@@ -64,13 +68,15 @@ const maxBody = 60000
 func Body(p BodyParts) string {
 	var b strings.Builder
 	b.WriteString(Marker + "\n\n")
-	switch p.State {
-	case Success:
+	switch {
+	case p.State == Success:
 		fmt.Fprintf(&b, "**Passed** — `%s` on `%s` is allowed by the policy. A person merges it (fast-forward) to promote it to `%s`.\n", short(p.Commit), p.Context, p.Base)
-	case Pending:
+	case p.State == Pending:
 		fmt.Fprintf(&b, "**Judging** `%s` — `%s` is pending.\n", short(p.Commit), p.Context)
-	case Error:
+	case p.State == Error:
 		fmt.Fprintf(&b, "**Held** — `%s` could not be judged, so it fails closed: `%s` is error and a branch protection that requires it refuses the merge. See the errors below.\n", short(p.Commit), p.Context)
+	case p.Held != "":
+		fmt.Fprintf(&b, "**Held** — `%s` %s: `%s` is failure and a branch protection that requires it refuses the merge. See below how to release it.\n", short(p.Commit), p.Held, p.Context)
 	default:
 		fmt.Fprintf(&b, "**Held** — `%s` breaks the policy: `%s` is failure and a branch protection that requires it refuses the merge. Fix the findings below; the automation's next push updates this pull request.\n", short(p.Commit), p.Context)
 	}

@@ -37,9 +37,12 @@ func TestBodyGolden(t *testing.T) {
 		res    evaluate.Result
 		images []string
 		extra  string
+		held   string
 	}{
-		{"held", held, []string{"ghcr.io/example/payments-api:latest"}, ""},
-		{"passed", passed, []string{"ghcr.io/example/payments-api:1.9.1@" + digest}, "### Promotion record\n\nThe record of this promotion goes here."},
+		{"held", held, []string{"ghcr.io/example/payments-api:latest"}, "", ""},
+		{"passed", passed, []string{"ghcr.io/example/payments-api:1.9.1@" + digest}, "### Promotion record\n\nThe record of this promotion goes here.", ""},
+		{"held-rolled-back", passed, []string{"ghcr.io/example/payments-api:1.9.0@" + digest},
+			"### Held: it brings back a rolled-back digest\n\nHow to release it goes here.", "is allowed by the policy but brings back a digest rolled back on main"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var md bytes.Buffer
@@ -47,8 +50,11 @@ func TestBodyGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			state, _ := forge.Verdict(tc.res)
+			if tc.held != "" {
+				state = forge.Failure
+			}
 			got := forge.Body(forge.BodyParts{Commit: commit, Base: "main", State: state, Context: "promotion-gate/prod",
-				Report: md.String(), Images: tc.images, PolicyRevision: tc.res.PolicyRevision, Extra: tc.extra})
+				Report: md.String(), Images: tc.images, PolicyRevision: tc.res.PolicyRevision, Extra: tc.extra, Held: tc.held})
 			golden := filepath.Join("testdata", "body-"+tc.name+".golden")
 			if *update {
 				if err := os.MkdirAll("testdata", 0o755); err != nil {

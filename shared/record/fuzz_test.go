@@ -10,7 +10,7 @@ import (
 // Parse: it returns a record or an error, never panics, and a record it accepts
 // survives Marshal and Parse unchanged.
 func FuzzParse(f *testing.F) {
-	for _, r := range []record.Record{promotion(), rollback()} {
+	for _, r := range []record.Record{promotion(), rollback(), pullRequest(), mergeCommit(), proposed()} {
 		msg, err := record.Marshal(r)
 		if err != nil {
 			f.Fatal(err)

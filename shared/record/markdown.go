@@ -62,6 +62,9 @@ func Markdown(r Record) string {
 		fmt.Fprintf(&b, "- `%s`\n", f)
 	}
 	b.WriteString("\n### Who approved\n\n")
+	if r.Approval != nil && r.Approval.PullRequest != nil {
+		writePullRequest(&b, r.Approval.PullRequest)
+	}
 	if v := r.Verdict; v != nil {
 		fmt.Fprintf(&b, "- Verdict: %s under policy %s", v.Result, orNone(v.PolicyRevision))
 		if len(v.Policy) > 0 {
@@ -93,6 +96,32 @@ func Markdown(r Record) string {
 	b.WriteString("\n### Which commit rolls it back\n\n")
 	writeRollbackPoint(&b, r)
 	return b.String()
+}
+
+// writePullRequest answers "who approved" with people's names first: the gate
+// decided, a person merged.
+func writePullRequest(b *strings.Builder, pr *PullRequest) {
+	link := fmt.Sprintf("pull request #%d", pr.Number)
+	switch {
+	case pr.Number == 0:
+		link = "this pull request" // the body of a pull request about to be opened
+	case pr.URL != "":
+		link = fmt.Sprintf("pull request [#%d](%s)", pr.Number, pr.URL)
+	}
+	if pr.MergedBy == "" {
+		fmt.Fprintf(b, "- Through %s, not merged yet: whoever merges it and whoever approves it are named here when it is\n", link)
+		return
+	}
+	fmt.Fprintf(b, "- Merged by %s, through %s", pr.MergedBy, link)
+	if pr.MergeCommit != "" {
+		fmt.Fprintf(b, " (merge commit %s)", pr.MergeCommit)
+	}
+	b.WriteString("\n")
+	if len(pr.ApprovedBy) > 0 {
+		fmt.Fprintf(b, "- Approved by %s\n", strings.Join(pr.ApprovedBy, ", "))
+	} else {
+		b.WriteString("- No approval stood on the pull request when it was merged\n")
+	}
 }
 
 func writeRollback(b *strings.Builder, r Record) {
@@ -131,8 +160,18 @@ func writeRollbackPoint(b *strings.Builder, r Record) {
 		b.WriteString("None: this is the branch's first commit.\n")
 		return
 	}
-	fmt.Fprintf(b, "%s (the head of %s before this change): `git revert %s` on %s, or reset the branch to it.\n",
-		r.RollbackCommit, r.Branch, short(r.Commit), r.Branch)
+	landed := r.Landed()
+	if r.Approval != nil && r.Approval.PullRequest != nil && r.Approval.PullRequest.RollbackFrom == RollbackFromLastJudged {
+		fmt.Fprintf(b, "%s (the head of %s the gate judged the pull request against; a fast-forward merge does not say which head it replaced: if %s moved between the verdict and the merge, the rollback point is the head it moved to): `git revert %s` on %s, or reset the branch to it.\n",
+			r.RollbackCommit, r.Branch, r.Branch, short(landed), r.Branch)
+		return
+	}
+	revert := "`git revert " + short(landed) + "`"
+	if landed != r.Commit {
+		revert = "`git revert -m 1 " + short(landed) + "`"
+	}
+	fmt.Fprintf(b, "%s (the head of %s before this change): %s on %s, or reset the branch to it.\n",
+		r.RollbackCommit, r.Branch, revert, r.Branch)
 }
 
 func envText(r Record) string {

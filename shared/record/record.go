@@ -103,6 +103,48 @@ type Approval struct {
 	Proposal string `json:"proposal,omitempty" yaml:"proposal,omitempty"`
 	// Source is the source branch head, for a branch-to-branch promotion.
 	Source *Source `json:"source,omitempty" yaml:"source,omitempty"`
+	// PullRequest is the pull request a person merged, when the gate promotes through
+	// pull requests (it never writes the target then): the person's name answers who
+	// approved. Optional, so records written before it still read the same.
+	PullRequest *PullRequest `json:"pullRequest,omitempty" yaml:"pullRequest,omitempty"`
+}
+
+// PullRequest is the forge's pull request (GitLab: merge request) that landed a
+// promotion, as the forge reported it when the gate saw it merged.
+type PullRequest struct {
+	// Number is the pull request number (GitLab: the merge request IID).
+	Number int64 `json:"number" yaml:"number"`
+	// URL is its web page.
+	URL string `json:"url,omitempty" yaml:"url,omitempty"`
+	// MergedBy is the forge login of the person who merged it; empty while it is not
+	// merged (the record a pull request's body shows) or when the forge did not say.
+	MergedBy string `json:"mergedBy,omitempty" yaml:"mergedBy,omitempty"`
+	// ApprovedBy are the forge logins whose approvals stood when it was merged.
+	ApprovedBy []string `json:"approvedBy,omitempty" yaml:"approvedBy,omitempty"`
+	// MergeCommit is the commit the forge made when it merged with a merge commit (the
+	// record's commit is then its second parent); empty for a fast-forward.
+	MergeCommit string `json:"mergeCommit,omitempty" yaml:"mergeCommit,omitempty"`
+	// RollbackFrom says how the record's rollbackCommit is known, because a
+	// fast-forward merge does not say which head it replaced: RollbackFromMergeCommit
+	// (the merge commit's first parent: exact) or RollbackFromLastJudged (the target
+	// head the gate judged the proposal against: exact unless the target moved between
+	// the verdict and the merge).
+	RollbackFrom string `json:"rollbackFrom,omitempty" yaml:"rollbackFrom,omitempty"`
+}
+
+// How a pull request record's rollbackCommit is known (PullRequest.RollbackFrom).
+const (
+	RollbackFromMergeCommit = "merge-commit"
+	RollbackFromLastJudged  = "last-judged-target"
+)
+
+// Landed is the commit the record's change put on its branch's first-parent line:
+// the merge commit when a pull request was merged with one, else the record's commit.
+func (r Record) Landed() string {
+	if a := r.Approval; a != nil && a.PullRequest != nil && a.PullRequest.MergeCommit != "" {
+		return a.PullRequest.MergeCommit
+	}
+	return r.Commit
 }
 
 // Source is the head of the branch promoted from.
@@ -257,6 +299,9 @@ func (r Record) validate() error {
 	}
 	if r.RollbackCommit != "" && !isHash(r.RollbackCommit) {
 		return fmt.Errorf("record rollbackCommit %q is not a commit hash", r.RollbackCommit)
+	}
+	if a := r.Approval; a != nil && a.PullRequest != nil && a.PullRequest.MergeCommit != "" && !isHash(a.PullRequest.MergeCommit) {
+		return fmt.Errorf("record approval.pullRequest.mergeCommit %q is not a commit hash", a.PullRequest.MergeCommit)
 	}
 	if r.Time.IsZero() {
 		missing = append(missing, "time")

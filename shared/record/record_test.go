@@ -37,6 +37,30 @@ func promotion() record.Record {
 	}
 }
 
+// pullRequest is a promotion a person merged on the forge, fast-forward.
+func pullRequest() record.Record {
+	r := promotion()
+	r.Approval.PullRequest = &record.PullRequest{Number: 7, URL: "https://git.example.com/platform/fleet/pulls/7",
+		MergedBy: "erin", ApprovedBy: []string{"dana", "frank"}, RollbackFrom: record.RollbackFromLastJudged}
+	return r
+}
+
+// mergeCommit is a promotion a person merged with a merge commit, without approval.
+func mergeCommit() record.Record {
+	r := promotion()
+	r.Approval.PullRequest = &record.PullRequest{Number: 8, MergedBy: "erin",
+		MergeCommit: "4242000000000000000000000000000000000042", RollbackFrom: record.RollbackFromMergeCommit}
+	return r
+}
+
+// proposed is the record a pull request's body shows before the merge.
+func proposed() record.Record {
+	r := promotion()
+	r.Approval.PullRequest = &record.PullRequest{Number: 7, URL: "https://git.example.com/platform/fleet/pulls/7",
+		RollbackFrom: record.RollbackFromLastJudged}
+	return r
+}
+
 func rollback() record.Record {
 	return record.Record{
 		Kind:           record.Rollback,
@@ -57,7 +81,8 @@ func TestMarshalParseGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		rec  record.Record
-	}{{"promotion", promotion()}, {"rollback", rollback()}} {
+	}{{"promotion", promotion()}, {"rollback", rollback()},
+		{"pullrequest", pullRequest()}, {"mergecommit", mergeCommit()}, {"proposed", proposed()}} {
 		t.Run(tc.name, func(t *testing.T) {
 			msg, err := record.Marshal(tc.rec)
 			if err != nil {
@@ -82,12 +107,35 @@ func TestMarshalParseGolden(t *testing.T) {
 	}
 }
 
+// The commit a promotion put on the branch's first-parent line: the merge commit when
+// the forge made one, else the promoted commit itself.
+func TestLanded(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rec  record.Record
+		want string
+	}{
+		{"push", promotion(), commitP},
+		{"fast-forward merge", pullRequest(), commitP},
+		{"merge commit", mergeCommit(), "4242000000000000000000000000000000000042"},
+		{"rollback", rollback(), "9999000000000000000000000000000000000003"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.rec.Landed(); got != tc.want {
+				t.Errorf("Landed() = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestParseRefuses(t *testing.T) {
 	for _, tc := range []struct{ name, msg, want string }{
 		{"no block", "Release 1.2.3\n\nnotes\n", record.ErrNoRecord.Error()},
 		{"other version", "x\n\n---\nformat: promotion-gate.io/record/v9\nkind: promotion\n...\n", "upgrade promotion-gate"},
 		{"unknown field", "x\n\n---\nformat: " + record.Version + "\nkind: promotion\nsurprise: 1\n...\n", "surprise"},
 		{"missing commit", "x\n\n---\nformat: " + record.Version + "\nkind: promotion\nbranch: main\ntime: 2026-06-01T00:00:00Z\nverdict: {result: Allowed, policyRevision: x}\n...\n", "commit"},
+		{"bad merge commit", "x\n\n---\nformat: " + record.Version + "\nkind: promotion\nbranch: main\ncommit: " + commitP +
+			"\ntime: 2026-06-01T00:00:00Z\nverdict: {result: Allowed, policyRevision: x}\napproval: {gate: a/b, identity: i, pullRequest: {number: 1, mergeCommit: HEAD}}\n...\n", "mergeCommit"},
 		{"bad kind", "x\n\n---\nformat: " + record.Version + "\nkind: deploy\n...\n", "kind"},
 		{"too large", strings.Repeat("a", record.MaxSize+1), "larger"},
 	} {

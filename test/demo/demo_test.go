@@ -168,6 +168,12 @@ func TestDemo(t *testing.T) {
 	g.Expect(pr.MergedBy).To(Equal(prMerger))
 	g.Expect(pr.ApprovedBy).To(Equal([]string{prApprover}))
 	g.Expect(pr.Event).To(ContainSubstring("merged by " + prMerger + ", approved by " + prApprover))
+	g.Expect(pr.Event).To(ContainSubstring("record " + pr.RecordTag))
+	g.Expect(pr.RecordTag).To(MatchRegexp(`^prod-\d{4}-\d{2}-\d{2}-001$`))
+	g.Expect(pr.RecordCommit).To(Equal(pr.Passed), "the record tag is on the merged commit")
+	g.Expect(pr.RecordMergedBy).To(Equal(prMerger))
+	g.Expect(pr.RecordApprovedBy).To(Equal([]string{prApprover}))
+	g.Expect(pr.RecordWhoApproved).To(ContainSubstring("- Merged by " + prMerger))
 	g.Expect(out.String()).To(ContainSubstring("Gitea stopped"))
 
 	// Every step was told, and every part stopped.

@@ -28,6 +28,7 @@ import (
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
 	"github.com/promotion-gate/promotion-gate/shared/forge/giteatest"
+	"github.com/promotion-gate/promotion-gate/shared/record"
 )
 
 const (
@@ -59,6 +60,11 @@ type PullRequests struct {
 	PromotedReady, MergedBy string
 	ApprovedBy              []string
 	Event                   string
+	// The promotion record tag the merge wrote, read back from Gitea.
+	RecordTag, RecordCommit string
+	RecordMergedBy          string
+	RecordApprovedBy        []string
+	RecordWhoApproved       string // the record's "Who approved" prose
 }
 
 // pullRequests is chapter 9.
@@ -194,12 +200,55 @@ func (d *demo) pullRequests(ctx context.Context) error {
 	}
 	d.say("The Normal event on PromotionGate %s/%s:", fluxNamespace, prGate)
 	d.quote(rep.Event)
+	if err := d.readPRRecord(ctx, srv, rep); err != nil {
+		return err
+	}
 	if rep.MainAfter != rep.Passed {
 		return fmt.Errorf("main must be exactly the commit judged, %s; it is %s", short(rep.Passed), short(rep.MainAfter))
 	}
 	// The forge stops with this chapter: the gate is suspended first, so it does not
 	// keep asking a server that is gone.
 	return d.suspendPRGate(ctx)
+}
+
+// readPRRecord waits for the promotion record the merge wrote and reads its tag back
+// from Gitea: the seed's third question, answered by people's names, in Git.
+func (d *demo) readPRRecord(ctx context.Context, srv *giteatest.Server, rep *PullRequests) error {
+	g, err := d.waitPRGate(ctx, metav1.ConditionTrue, gatev1.PromotedReason, func(g *gatev1.PromotionGate) bool {
+		return g.Status.LastRecord != nil && g.Status.LastRecord.Commit == rep.Passed
+	})
+	if err != nil {
+		return err
+	}
+	rep.RecordTag = g.Status.LastRecord.Tag
+	api, err := srv.Client(ctx, giteatest.Admin)
+	if err != nil {
+		return err
+	}
+	tag, _, err := api.GetTag(giteatest.Admin, prRepo, rep.RecordTag)
+	if err != nil {
+		return fmt.Errorf("read the record tag %s from Gitea: %w", rep.RecordTag, err)
+	}
+	rec, err := record.Parse([]byte(tag.Message))
+	if err != nil {
+		return fmt.Errorf("the record tag %s does not hold a record: %w", rep.RecordTag, err)
+	}
+	if tag.Commit != nil {
+		rep.RecordCommit = tag.Commit.SHA
+	}
+	if pr := rec.Approval.PullRequest; pr != nil {
+		rep.RecordMergedBy, rep.RecordApprovedBy = pr.MergedBy, pr.ApprovedBy
+	}
+	md := record.Markdown(rec)
+	if i := strings.Index(md, "### Who approved"); i >= 0 {
+		rep.RecordWhoApproved = md[i:]
+		if j := strings.Index(rep.RecordWhoApproved[1:], "\n### "); j >= 0 {
+			rep.RecordWhoApproved = rep.RecordWhoApproved[:j+1]
+		}
+	}
+	d.field("record", "tag %s on %s, in Git; its \"Who approved\":", rep.RecordTag, short(rep.RecordCommit))
+	d.quote(strings.TrimSpace(rep.RecordWhoApproved))
+	return nil
 }
 
 // createPullRequestGate creates the Secrets, the GitRepository, the automation and

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
+	"github.com/go-git/go-git/v5/plumbing"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +25,8 @@ import (
 	"github.com/promotion-gate/promotion-gate/shared/check"
 	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 	"github.com/promotion-gate/promotion-gate/shared/forge"
+	"github.com/promotion-gate/promotion-gate/shared/policy"
+	"github.com/promotion-gate/promotion-gate/shared/record"
 	"github.com/promotion-gate/promotion-gate/shared/report"
 )
 
@@ -158,11 +163,22 @@ func (r *PromotionGateReconciler) postPending(ctx context.Context, gate *gatev1.
 }
 
 // proposePullRequest acts on the verdict in pullRequest mode: the status first (the
-// branch protection reads it), then the pull request whose body is the report.
+// branch protection reads it), then the pull request whose body is the report and
+// the record the merge will write. A proposal that brings back a digest a person
+// rolled back is held here as in push mode (rollback.go): its status is failure.
 func (r *PromotionGateReconciler) proposePullRequest(ctx context.Context, gate *gatev1.PromotionGate, auto *automation,
-	fs *forgeSession, out check.PromotionOutcome, target, proposal string, note *notification) (ctrl.Result, error) {
+	fs *forgeSession, sess *git.Session, set *policy.Set, out check.PromotionOutcome, target, proposal string, note *notification) (ctrl.Result, error) {
 	res := out.Result
 	state, desc := forge.Verdict(res)
+	var held []gatev1.RolledBackDigest
+	var releases []string
+	if res.Verdict != evaluate.Denied {
+		held, releases = rolledBack(gate, set, imageList(res), r.now())
+	}
+	if len(held) > 0 {
+		state, desc = forge.Failure, fmt.Sprintf("Held in %s: %s was rolled back on %s by %s; release it on the PromotionGate",
+			orUnclassified(res.Environment), held[0].Digest, auto.target, short(held[0].RevertCommit))
+	}
 	if err := r.postStatus(ctx, gate, fs, proposal, state, desc); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -171,10 +187,17 @@ func (r *PromotionGateReconciler) proposePullRequest(ctx context.Context, gate *
 		md.Reset()
 		fmt.Fprintf(&md, "(the report could not be written: %v)\n\n%s\n", err, holdMessage(auto, proposal, res))
 	}
+	var extra, heldWhy string
+	if len(held) > 0 {
+		heldWhy = "is allowed by the policy but brings back a digest rolled back on " + auto.target
+		extra = "### Held: it brings back a rolled-back digest\n\n" + rolledBackMessage(gate, auto, proposal, held) + "\n"
+	} else {
+		extra = r.pullRequestExtra(gate, auto, sess, set, state, releases, proposal)
+	}
 	body := forge.Body(forge.BodyParts{
 		Commit: proposal, Base: auto.target, State: state, Context: fs.context,
 		Report: md.String(), Images: imageList(res), PolicyRevision: res.PolicyRevision,
-		Extra: pullRequestExtra(gate, res, target, proposal),
+		Extra: extra, Held: heldWhy,
 	})
 	ch, err := fs.client.EnsureChange(ctx, forge.ChangeRequest{Head: auto.proposal, Base: auto.target,
 		Title: forge.Title(auto.proposal, auto.target, res.Environment), Body: body})
@@ -183,6 +206,13 @@ func (r *PromotionGateReconciler) proposePullRequest(ctx context.Context, gate *
 	}
 	gate.Status.PullRequest.Number, gate.Status.PullRequest.URL = ch.Number, ch.URL
 
+	if len(held) > 0 {
+		r.setHeld(gate, true)
+		note.message = rolledBackMessage(gate, auto, proposal, held)
+		conditions.MarkFalse(gate, meta.ReadyCondition, gatev1.RolledBackReason, "%s; %s is %s on pull request #%d",
+			note.message, fs.context, state, ch.Number)
+		return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
+	}
 	if res.Verdict == evaluate.Denied {
 		r.setHeld(gate, true)
 		conditions.MarkFalse(gate, meta.ReadyCondition, holdReason(out.Reason), "%s; %s is %s on pull request #%d",
@@ -197,16 +227,44 @@ func (r *PromotionGateReconciler) proposePullRequest(ctx context.Context, gate *
 	return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 }
 
-// pullRequestExtra is the section after the report in the pull request body: empty
-// until the promotion record has a place of its own to be shown from.
-func pullRequestExtra(*gatev1.PromotionGate, evaluate.Result, string, string) string { return "" }
+// recordHeading opens the pull request body's record section, which tools may look for.
+const recordHeading = "### Promotion record"
+
+// pullRequestExtra is the section after the report in the pull request body: the
+// promotion record the merge will write, so that a reviewer sees what will be on
+// record before approving; a held proposal has none.
+func (r *PromotionGateReconciler) pullRequestExtra(gate *gatev1.PromotionGate, auto *automation, sess *git.Session,
+	set *policy.Set, state forge.State, releases []string, proposal string) string {
+	ev := gate.Status.LastEvaluation
+	if state != forge.Success || ev == nil || ev.Commit != proposal {
+		return recordHeading + "\n\nNone: the gate records only a proposal it passes, and it holds this one.\n"
+	}
+	// The body is compared with the forge's before it is edited: it says "this pull
+	// request" rather than its number, and carries no time, so that it changes only
+	// with the proposal or the verdict.
+	rec := r.evaluationRecord(gate, auto, sess, set, ev, &record.PullRequest{RollbackFrom: record.RollbackFromLastJudged})
+	rec.Verdict.Warnings = append(rec.Verdict.Warnings, releases...)
+	md := strings.Replace(record.Markdown(rec), "- Time: "+rec.Time.UTC().Format(time.RFC3339)+"\n", "", 1)
+	return fmt.Sprintf("%s\n\nWill be written when merged: the gate tags `%s` on `%s` with this record, naming who merged this pull request and who approved it, and when.\n\n%s",
+		recordHeading, short(proposal), auto.target, md)
+}
+
+func orUnclassified(env string) string {
+	if env == "" {
+		return "unclassified"
+	}
+	return env
+}
 
 // recordMerge runs when the target contains the proposal in pullRequest mode: it asks
-// the forge which pull request merged it, and records who merged and who approved.
+// the forge which pull request merged it, and records who merged and who approved in
+// status, the event and the promotion record tag, written on the proposal commit
+// through the same path as a push's (record.go: pending in status first, then the
+// tag, retried until written, across restarts too).
 // It returns handled=false when no merged pull request of the gate's brought the
 // proposal in (the caller reports the target as up to date, as in push mode).
 func (r *PromotionGateReconciler) recordMerge(ctx context.Context, gate *gatev1.PromotionGate, auto *automation,
-	fs *forgeSession, target, proposal string, note *notification) (handled bool, err error) {
+	fs *forgeSession, sess *git.Session, set *policy.Set, target, proposal string, note *notification) (handled bool, err error) {
 	if lp := gate.Status.LastPromotion; lp != nil && lp.Commit == proposal {
 		return false, nil // recorded already; the caller keeps saying Promoted
 	}
@@ -226,17 +284,47 @@ func (r *PromotionGateReconciler) recordMerge(ctx context.Context, gate *gatev1.
 			ch.Number, short(proposal), auto.target, orUnknown(ch.MergedBy), auto.target, fs.context)
 		return true, nil
 	}
+	pr := &record.PullRequest{Number: ch.Number, URL: ch.URL, MergedBy: ch.MergedBy, ApprovedBy: ch.ApprovedBy,
+		RollbackFrom: record.RollbackFromLastJudged}
+	rec := r.evaluationRecord(gate, auto, sess, set, ev, pr)
+	// A merge commit names the head it replaced exactly: its first parent. A
+	// fast-forward does not; the record says its rollback commit is the head judged.
+	if ch.MergeCommit != "" && ch.MergeCommit != proposal {
+		if c, err := sess.Commit(ch.MergeCommit); err == nil && c.NumParents() > 1 && slices.ContainsFunc(c.ParentHashes[1:],
+			func(h plumbing.Hash) bool { return h.String() == proposal }) {
+			pr.MergeCommit, pr.RollbackFrom = ch.MergeCommit, record.RollbackFromMergeCommit
+			rec.RollbackCommit = c.ParentHashes[0].String()
+		}
+	}
+	_, releases := rolledBack(gate, set, ev.Images, r.now())
+	rec.Verdict.Warnings = append(rec.Verdict.Warnings, releases...)
+	if err := setPendingRecord(gate, rec); err != nil {
+		return true, err
+	}
 	gate.Status.LastPromotion = &gatev1.Promotion{
-		Branch: auto.target, Commit: proposal, PreviousCommit: ev.TargetCommit,
+		Branch: auto.target, Commit: proposal, PreviousCommit: rec.RollbackCommit,
 		Images: ev.Images, PolicyRevision: ev.PolicyRevision, Time: metav1.NewTime(r.now()),
 		PullRequest: ch.URL, MergedBy: ch.MergedBy, ApprovedBy: ch.ApprovedBy,
 	}
 	r.Metrics.Promotions.WithLabelValues(gate.Namespace, gate.Name, "merged").Inc()
 	by := mergedByText(ch)
 	conditions.MarkTrue(gate, meta.ReadyCondition, gatev1.PromotedReason, "promoted %s to %s (was %s): pull request #%d %s",
-		short(proposal), auto.target, short(ev.TargetCommit), ch.Number, by)
-	note.message = truncate(fmt.Sprintf("promoted %s to %s (previous head %s, the rollback point): pull request #%d %s; images: %s",
-		proposal, auto.target, ev.TargetCommit, ch.Number, by, strings.Join(ev.Images, ", ")), maxEventBytes)
+		short(proposal), auto.target, short(rec.RollbackCommit), ch.Number, by)
+	note.message = fmt.Sprintf("promoted %s to %s (previous head %s, the rollback point): pull request #%d %s; images: %s",
+		proposal, auto.target, rec.RollbackCommit, ch.Number, by, strings.Join(ev.Images, ", "))
+	for _, line := range releases {
+		note.message += "; " + line
+	}
+	// The merge moved the branch: write its record now; a failure stays pending in
+	// status and reconcileRecords finishes it at the next run.
+	if err := r.finishPendingRecord(ctx, gate, auto, sess, target); err != nil {
+		note.message = truncate(note.message+"; its record is pending: "+err.Error(), maxEventBytes)
+		return true, err
+	}
+	if lr := gate.Status.LastRecord; lr != nil && lr.Commit == proposal {
+		note.message += "; record " + lr.Tag
+	}
+	note.message = truncate(note.message, maxEventBytes)
 	return true, nil
 }
 
@@ -260,7 +348,7 @@ func orUnknown(s string) string {
 // "automatically delete head branches"), so the merge of the commit the gate last
 // posted on is looked for there, when the target contains that commit.
 func (r *PromotionGateReconciler) recordMergeOfDeletedBranch(ctx context.Context, gate *gatev1.PromotionGate, auto *automation,
-	fs *forgeSession, sess *git.Session, target string, note *notification) (bool, error) {
+	fs *forgeSession, sess *git.Session, set *policy.Set, target string, note *notification) (bool, error) {
 	pr := gate.Status.PullRequest
 	if pr == nil || pr.Commit == "" {
 		return false, nil
@@ -277,5 +365,5 @@ func (r *PromotionGateReconciler) recordMergeOfDeletedBranch(ctx context.Context
 	if !contained {
 		return false, nil
 	}
-	return r.recordMerge(ctx, gate, auto, fs, target, pr.Commit, note)
+	return r.recordMerge(ctx, gate, auto, fs, sess, set, target, pr.Commit, note)
 }

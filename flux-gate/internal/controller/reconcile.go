@@ -66,7 +66,7 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	proposal, err := sess.Head(auto.proposal)
 	if errors.Is(err, git.ErrBranchNotFound) && fs != nil {
 		// pullRequest mode: the forge may have deleted the branch it merged (pullrequest.go).
-		handled, err := r.recordMergeOfDeletedBranch(ctx, gate, auto, fs, sess, target, note)
+		handled, err := r.recordMergeOfDeletedBranch(ctx, gate, auto, fs, sess, set, target, note)
 		if err != nil {
 			return ctrl.Result{}, err
 		}
@@ -100,7 +100,7 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 		}
 		if contained && fs != nil {
 			// pullRequest mode: a person's merge brought it in; record who (pullrequest.go).
-			handled, err := r.recordMerge(ctx, gate, auto, fs, target, proposal, note)
+			handled, err := r.recordMerge(ctx, gate, auto, fs, sess, set, target, proposal, note)
 			if err != nil {
 				return ctrl.Result{}, err
 			}
@@ -141,7 +141,7 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 	r.recordEvaluation(gate, res, out.Files, target, proposal)
 	if fs != nil {
 		// pullRequest mode: status and pull request; the gate never writes the target.
-		return r.proposePullRequest(ctx, gate, auto, fs, out, target, proposal, note)
+		return r.proposePullRequest(ctx, gate, auto, fs, sess, set, out, target, proposal, note)
 	}
 	if res.Verdict == evaluate.Denied {
 		r.setHeld(gate, true)
@@ -149,7 +149,7 @@ func (r *PromotionGateReconciler) reconcile(ctx context.Context, gate *gatev1.Pr
 		note.message = holdEvent(auto, proposal, res)
 		return ctrl.Result{RequeueAfter: gate.GetRequeueAfter()}, nil
 	}
-	held, releases := rolledBack(gate, set, res, r.now()) // rollbacks stick (rollback.go)
+	held, releases := rolledBack(gate, set, imageList(res), r.now()) // rollbacks stick (rollback.go)
 	if len(held) > 0 {
 		r.setHeld(gate, true)
 		note.message = rolledBackMessage(gate, auto, proposal, held)

@@ -66,15 +66,67 @@ func (r *PromotionGateReconciler) promotionRecord(gate *gatev1.PromotionGate, au
 			rec.Verdict.Warnings = append(rec.Verdict.Warnings, fmt.Sprintf("%s: %s (%s)", f.Rule, f.Message, f.Source.File))
 		}
 	}
-	if auto.branchSource {
-		src := &record.Source{Branch: auto.proposal, Commit: proposal}
-		if c, err := sess.Commit(proposal); err == nil {
-			src.Author = fmt.Sprintf("%s <%s>", c.Author.Name, c.Author.Email)
-			src.Signer = signerOf(c.PGPSignature)
+	r.approvalSource(rec.Approval, auto, sess, proposal)
+	return rec
+}
+
+// approvalSource says what the gate promoted from: the source branch head (with its
+// author and what signed it) for a branch promotion, the proposal branch otherwise.
+func (r *PromotionGateReconciler) approvalSource(a *record.Approval, auto *automation, sess *git.Session, proposal string) {
+	if !auto.branchSource {
+		a.Proposal = auto.proposal
+		return
+	}
+	src := &record.Source{Branch: auto.proposal, Commit: proposal}
+	if c, err := sess.Commit(proposal); err == nil {
+		src.Author = fmt.Sprintf("%s <%s>", c.Author.Name, c.Author.Email)
+		src.Signer = signerOf(c.PGPSignature)
+	}
+	a.Source = src
+}
+
+// evaluationRecord builds the promotion record of the proposal the gate last judged
+// (status.lastEvaluation), in pullRequest mode, where a person's merge promotes it
+// after the verdict: the pull request body shows it before the merge, the record
+// tag holds it after. The rollback commit is the target head the proposal was
+// judged against; recordMerge makes it exact when the forge made a merge commit.
+func (r *PromotionGateReconciler) evaluationRecord(gate *gatev1.PromotionGate, auto *automation, sess *git.Session,
+	set *policy.Set, ev *gatev1.Evaluation, pr *record.PullRequest) record.Record {
+	rec := record.Record{
+		Kind:           record.Promotion,
+		Environment:    ev.Environment,
+		Protected:      ev.Protected,
+		Repository:     git.Redact(auto.url),
+		Branch:         auto.target,
+		Commit:         ev.Commit,
+		RollbackCommit: ev.TargetCommit,
+		Files:          ev.Files,
+		Verdict:        &record.Verdict{Result: ev.Verdict, PolicyRevision: ev.PolicyRevision},
+		Approval:       &record.Approval{Gate: gateName(gate), Identity: r.identity(), PullRequest: pr},
+		Time:           r.now(),
+	}
+	r.approvalSource(rec.Approval, auto, sess, ev.Commit)
+	for _, img := range ev.Images {
+		rec.Images = append(rec.Images, record.ImageOf(img))
+	}
+	var failed []string
+	for _, f := range ev.Findings {
+		failed = append(failed, f.Rule)
+		if f.Enforcement == string(policy.Warn) {
+			rec.Verdict.Warnings = append(rec.Verdict.Warnings, fmt.Sprintf("%s: %s (%s)", f.Rule, f.Message, f.File))
 		}
-		rec.Approval.Source = src
-	} else {
-		rec.Approval.Proposal = auto.proposal
+	}
+	// The rules passed are named only from the policy that judged, and only when
+	// status kept every finding: a guess would tell an auditor a rule passed.
+	if set != nil && set.Revision == ev.PolicyRevision {
+		rec.Verdict.Policy = set.Sources
+		if len(ev.Findings) < maxStatusFindings {
+			for _, rule := range set.RulesFor(ev.Environment) {
+				if !slices.Contains(failed, rule.Name) {
+					rec.Verdict.RulesPassed = append(rec.Verdict.RulesPassed, rule.Name)
+				}
+			}
+		}
 	}
 	return rec
 }

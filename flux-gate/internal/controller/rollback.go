@@ -17,7 +17,6 @@ import (
 
 	gatev1 "github.com/promotion-gate/promotion-gate/flux-gate/api/v1alpha1"
 	"github.com/promotion-gate/promotion-gate/flux-gate/internal/git"
-	"github.com/promotion-gate/promotion-gate/shared/evaluate"
 	"github.com/promotion-gate/promotion-gate/shared/policy"
 	"github.com/promotion-gate/promotion-gate/shared/record"
 )
@@ -57,7 +56,10 @@ func (r *PromotionGateReconciler) reconcileRecords(ctx context.Context, gate *ga
 }
 
 // history is the target's first-parent history, newest first, with each commit's
-// position: the gate fast-forwards, so every commit it promoted is on it.
+// position. Every promotion the gate recorded is on it at record.Landed: the gate
+// fast-forwards in push mode; in pullRequest mode a person's fast-forward merge puts
+// the promoted commit on it, and a merge commit (whose second parent is the promoted
+// commit) is on it itself.
 type history struct {
 	commits []*object.Commit
 	at      map[string]int
@@ -132,13 +134,13 @@ type promised struct {
 func promisedDigests(name, branch string, recs []taggedRecord, h *history) (promos []*taggedRecord, out []promised) {
 	for i := range recs {
 		t := &recs[i]
-		if t.rec.Kind == record.Promotion && t.rec.Branch == branch && recordGate(t.rec) == name && h.pos(t.rec.Commit) >= 0 {
+		if t.rec.Kind == record.Promotion && t.rec.Branch == branch && recordGate(t.rec) == name && h.pos(t.rec.Landed()) >= 0 {
 			promos = append(promos, t)
 		}
 	}
 	// Newest first by place in the history; records of one commit by time.
 	sort.SliceStable(promos, func(i, j int) bool {
-		pi, pj := h.pos(promos[i].rec.Commit), h.pos(promos[j].rec.Commit)
+		pi, pj := h.pos(promos[i].rec.Landed()), h.pos(promos[j].rec.Landed())
 		if pi != pj {
 			return pi < pj
 		}
@@ -194,7 +196,7 @@ func recordedRollback(name, branch string, recs []taggedRecord, h *history, p *t
 			return true
 		}
 		at := h.pos(t.rec.Commit)
-		return at >= 0 && at < h.pos(p.rec.Commit)
+		return at >= 0 && at < h.pos(p.rec.Landed())
 	})
 }
 
@@ -216,7 +218,7 @@ func (r *PromotionGateReconciler) detectRollbacks(ctx context.Context, gate *gat
 	promoted := map[string]bool{}
 	for _, t := range recs {
 		if t.rec.Kind == record.Promotion && t.rec.Branch == auto.target && recordGate(t.rec) == name {
-			promoted[t.rec.Commit] = true
+			promoted[t.rec.Landed()] = true
 		}
 	}
 	if len(promoted) == 0 {
@@ -265,7 +267,7 @@ func (h *history) removedBy(sess *git.Session, pd promised) (*object.Commit, err
 	if ok, err := h.carries(sess, h.commits[0].Hash.String(), files, digest); err != nil || ok {
 		return nil, err
 	}
-	stop := h.pos(pd.promo.rec.Commit)
+	stop := h.pos(pd.promo.rec.Landed())
 	for i := 1; i <= stop; i++ {
 		ok, err := h.carries(sess, h.commits[i].Hash.String(), files, digest)
 		if err != nil {
@@ -287,7 +289,7 @@ func byGate(h *history, promos []*taggedRecord, c *object.Commit) bool {
 		if end < 0 {
 			end = len(h.commits)
 		}
-		return h.pos(p.rec.Commit) <= at && at < end
+		return h.pos(p.rec.Landed()) <= at && at < end
 	})
 }
 
@@ -363,8 +365,10 @@ func activeRollbacks(gate, branch string, recs []taggedRecord) []gatev1.RolledBa
 		}
 		for _, d := range rb.rec.Rollback.Digests {
 			again := slices.ContainsFunc(recs, func(p taggedRecord) bool {
+				// newer, not Time.After: record times are whole seconds, and a release
+				// promoted within the second of its rollback still ends the hold.
 				return p.rec.Kind == record.Promotion && p.rec.Branch == branch && recordGate(p.rec) == gate &&
-					p.rec.Time.After(rb.rec.Time) && slices.Contains(p.rec.Digests(), d)
+					newer(&p, &rb) && slices.Contains(p.rec.Digests(), d)
 			})
 			if again || slices.ContainsFunc(out, func(x gatev1.RolledBackDigest) bool { return x.Digest == d }) {
 				continue
@@ -385,12 +389,12 @@ func activeRollbacks(gate, branch string, recs []taggedRecord) []gatev1.RolledBa
 // rolledBack returns the rolled-back digests a proposal brings back that neither the
 // gate's annotation nor a live policy exemption from policy.RolledBackRule releases,
 // and one line per release, for the event and the promotion record.
-func rolledBack(gate *gatev1.PromotionGate, set *policy.Set, res evaluate.Result, now time.Time) (held []gatev1.RolledBackDigest, releases []string) {
+func rolledBack(gate *gatev1.PromotionGate, set *policy.Set, images []string, now time.Time) (held []gatev1.RolledBackDigest, releases []string) {
 	annotated := map[string]bool{}
 	for _, d := range strings.Split(gate.GetAnnotations()[gatev1.ReleaseRollbackAnnotation], ",") {
 		annotated[strings.TrimSpace(d)] = true
 	}
-	for _, img := range imageList(res) {
+	for _, img := range images {
 		d := record.ImageOf(img).Digest
 		for _, rb := range gate.Status.RolledBack {
 			if rb.Digest != d || slices.Contains(held, rb) {

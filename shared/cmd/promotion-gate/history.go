@@ -70,7 +70,8 @@ cannot be read.`,
 			}
 			var found []historyEntry
 			for _, e := range entries {
-				if e.Tag == args[0] || (len(args[0]) >= 7 && strings.HasPrefix(e.Commit, args[0])) {
+				// A pull request merged with a merge commit is found by that commit too.
+				if e.Tag == args[0] || (len(args[0]) >= 7 && (strings.HasPrefix(e.Commit, args[0]) || strings.HasPrefix(e.Record.Landed(), args[0]))) {
 					found = append(found, e)
 				}
 			}

@@ -164,3 +164,43 @@ func historyGolden(t *testing.T, name, got string) {
 		t.Errorf("%s differs from the golden file (run with -update if intended):\n%s", name, got)
 	}
 }
+
+// A pull request merged with a merge commit: history show finds its record by the
+// merge commit too, and names who merged and who approved.
+func TestHistoryShowByMergeCommit(t *testing.T) {
+	g := NewWithT(t)
+	dir := t.TempDir()
+	repo, err := gogit.PlainInit(dir, false)
+	g.Expect(err).NotTo(HaveOccurred())
+	wt, err := repo.Worktree()
+	g.Expect(err).NotTo(HaveOccurred())
+	at := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	var commits []string
+	for i, content := range []string{"1.8.3", "1.9.0", "merge"} {
+		g.Expect(os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("newTag: "+content+"\n"), 0o644)).To(Succeed())
+		_, err := wt.Add("kustomization.yaml")
+		g.Expect(err).NotTo(HaveOccurred())
+		sig := &object.Signature{Name: "Dana Dev", Email: "dana@example.com", When: at.Add(time.Duration(i) * time.Hour)}
+		h, err := wt.Commit("commit "+content, &gogit.CommitOptions{Author: sig, Committer: sig})
+		g.Expect(err).NotTo(HaveOccurred())
+		commits = append(commits, h.String())
+	}
+	rec := record.Record{Kind: record.Promotion, Environment: "prod", Branch: "main", Commit: commits[1], RollbackCommit: commits[0],
+		Images:  []record.Image{record.ImageOf("ghcr.io/example/payments-api:1.9.0@" + histDigestA)},
+		Verdict: &record.Verdict{Result: "Allowed", PolicyRevision: "sha256:abc"},
+		Approval: &record.Approval{Gate: "flux-system/payments-api-prod", Identity: "flux-gate", Proposal: "automation/payments-api-prod",
+			PullRequest: &record.PullRequest{Number: 8, MergedBy: "erin", ApprovedBy: []string{"dana"}, MergeCommit: commits[2],
+				RollbackFrom: record.RollbackFromMergeCommit}},
+		Time: at.Add(3 * time.Hour)}
+	msg, err := record.Marshal(rec)
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = repo.CreateTag("prod-2026-06-01-001", plumbing.NewHash(commits[1]), &gogit.CreateTagOptions{
+		Tagger: &object.Signature{Name: "flux-gate", Email: "flux-gate@promotion-gate.io", When: rec.Time}, Message: string(msg)})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	code, out, errOut := execute(t, "history", "show", commits[2][:10], "--repo", dir)
+	g.Expect(code).To(Equal(0), errOut)
+	g.Expect(out).To(ContainSubstring("- Merged by erin, through pull request #8 (merge commit " + commits[2] + ")"))
+	g.Expect(out).To(ContainSubstring("- Approved by dana"))
+	g.Expect(out).To(ContainSubstring("`git revert -m 1 " + commits[2][:12] + "`"))
+}

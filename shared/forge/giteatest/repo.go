@@ -65,6 +65,19 @@ func (s *Server) Protect(ctx context.Context, repo, branch string, contexts ...s
 	return nil
 }
 
+// Unprotect lifts the protection of branch, as an administrator does for a hotfix (a
+// person's revert pushed straight to the branch); Protect puts it back.
+func (s *Server) Unprotect(ctx context.Context, repo, branch string) error {
+	admin, err := s.Client(ctx, Admin)
+	if err != nil {
+		return err
+	}
+	if _, err := admin.DeleteBranchProtection(Admin, repo, branch); err != nil {
+		return fmt.Errorf("unprotect %s of %s: %w", branch, repo, err)
+	}
+	return nil
+}
+
 // GitCredentials are user's HTTP basic credentials, as a Flux GitRepository Secret
 // holds them.
 func GitCredentials(user string) map[string][]byte {
