@@ -75,6 +75,9 @@ type PromotionGateReconciler struct {
 
 	// policyWarnings logs the policy's warnings once per policy revision.
 	policyWarnings policyWarnings
+
+	// forgeClients keeps, in pullRequest mode, one forge client per gate.
+	forgeClients clientCache
 }
 
 func (r *PromotionGateReconciler) now() time.Time {
@@ -104,6 +107,7 @@ func (r *PromotionGateReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := r.Get(ctx, req.NamespacedName, gate); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Metrics.forget(req.Namespace, req.Name)
+			r.forgeClients.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

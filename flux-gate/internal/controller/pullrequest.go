@@ -74,7 +74,7 @@ func (r *PromotionGateReconciler) openForge(ctx context.Context, gate *gatev1.Pr
 	// One client per gate while its repository and Secret stay the same: a GitHub
 	// App's installation token is then minted once an hour, not at every look.
 	version := fmt.Sprintf("%s|%s|%s|%s/%s|%s", secret.UID, secret.ResourceVersion, repo.Address, repo.Owner, repo.Name, repo.Provider)
-	client, ok := forgeClients.get(gate, version)
+	client, ok := r.forgeClients.get(gate, version)
 	if !ok {
 		creds := forge.Credentials{Token: strings.TrimSpace(string(secret.Data["token"]))}
 		if creds.GitHubApp, err = forge.ParseGitHubApp(secret.Data); err != nil {
@@ -84,15 +84,14 @@ func (r *PromotionGateReconciler) openForge(ctx context.Context, gate *gatev1.Pr
 		if err != nil {
 			return nil, stallf(gatev1.ProviderMisconfiguredReason, "forge credentials Secret %s: %v", key, err)
 		}
-		forgeClients.put(gate, version, client)
+		r.forgeClients.put(gate, version, client)
 	}
 	return &forgeSession{client: client, context: statusContext(gate, auto), targetURL: p.TargetURL}, nil
 }
 
-// forgeClients keeps one forge client per gate, for as long as what it was made
-// from is unchanged; a gate holds one entry at most.
-var forgeClients = &clientCache{entries: map[types.NamespacedName]cachedClient{}}
-
+// clientCache keeps one forge client per gate, for as long as what it was made from
+// (the Secret's version, the repository and the provider) is unchanged; a gate holds
+// one entry at most, and a deleted gate's entry is forgotten. The zero value is ready.
 type clientCache struct {
 	mu      sync.Mutex
 	entries map[types.NamespacedName]cachedClient
@@ -113,7 +112,16 @@ func (c *clientCache) get(gate *gatev1.PromotionGate, version string) (forge.Cli
 func (c *clientCache) put(gate *gatev1.PromotionGate, version string, client forge.Client) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[types.NamespacedName]cachedClient{}
+	}
 	c.entries[types.NamespacedName{Namespace: gate.Namespace, Name: gate.Name}] = cachedClient{version: version, client: client}
+}
+
+func (c *clientCache) forget(gate types.NamespacedName) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, gate)
 }
 
 // statusContext is the status' name: fixed by the gate's spec, never by a
