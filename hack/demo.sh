@@ -10,10 +10,11 @@
 #      flux-gate and the Argo CD sidecar, and the story from a Flux proposal to the
 #      rollback point, then signed and unsigned images (a key and a test transparency log
 #      made for the run). It tears everything down and exits non-zero naming the failed step.
-#   4. (chapter 8, records and rollbacks: test/demo/records.go) a person reverts the last
-#      promotion on main, Flux proposes the same digest again, flux-gate holds it as rolled
-#      back, and bin/promotion-gate history lists the promotions and the rollback, read from
-#      the record tags flux-gate wrote in the repository.
+#   4. (records and rollbacks: test/demo/records.go) in chapter 4 a person reverts the 1.9.0
+#      promotion on main, Flux proposes 1.9.0 again and flux-gate holds it as rolled back;
+#      1.9.1, a different digest, is promoted later as usual; in chapter 8
+#      bin/promotion-gate history lists the promotions and the rollback, each with its
+#      rollback commit, read from the record tags flux-gate wrote in the repository.
 #   5. (chapter 9, pull-request mode: test/demo/pullrequest.go) a real Gitea whose main is
 #      protected: flux-gate posts the status the merge needs, and a person merges.
 #

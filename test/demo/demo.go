@@ -66,7 +66,7 @@ type Report struct {
 	Refusal     Refusal
 	Rollback    Rollback
 	SupplyChain SupplyChain
-	Records     Records // chapter 8 (records.go)
+	Records     Records // chapter 8: the history (records.go)
 	// PullRequests is chapter 9: pull-request mode on a real Gitea (pullrequest.go).
 	PullRequests PullRequests
 	// Authorized and Refused count the requests the registry, as ghcr.io, served with
@@ -116,12 +116,14 @@ type Refusal struct {
 	ComparisonError string // what Argo CD shows on the Application
 }
 
-// Rollback is step 4: the rollback point from the gate's status.
+// Rollback is step 4: the rollback point from the gate's status, and a person's
+// revert of the 1.9.0 promotion that sticks.
 type Rollback struct {
 	Commit         string // status.lastPromotion.commit: what `git revert` undoes
 	PreviousCommit string // status.lastPromotion.previousCommit: what main returns to
 	Parent         string // the parent of Commit, read from Git
 	Files          []string
+	Revert         Revert // the person's revert and the rollback that sticks (records.go)
 }
 
 // SupplyChain is steps 5 to 7: a digest nobody signed is held by flux-gate and
@@ -184,12 +186,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		{"1. Flux proposes payments-api 1.9.0 by digest for prod", d.promote},
 		{"2. Flux proposes payments-api:latest for prod", d.hold},
 		{"3. Argo CD renders prod through the promotion-gate plugin", d.argo},
-		{"4. The rollback point", d.rollback},
+		{"4. The rollback point: a person reverts 1.9.0 on main; Flux proposes it again", d.rollback},
 		{"5. Supply chain: Flux proposes payments-api " + unsignedTag + " by digest, but nobody signed it", d.unsigned},
 		{"6. Argo CD is pointed at the unsigned proposal", d.argoUnsigned},
 		{"7. The release pipeline signs payments-api " + unsignedTag, d.signLate},
-		// Chapter 8: records in Git, rollbacks that stick (records.go).
-		{"8. A person rolls prod back; Flux proposes the same digest again", d.records},
+		// Chapter 8: records in Git (records.go).
+		{"8. The history of promotions and rollbacks, read from Git", d.records},
 		// Chapter 9: pull-request mode (pullrequest.go).
 		{"9. Pull requests: on a real Gitea, flux-gate posts the status the protected main requires, and a person merges", d.pullRequests},
 	}
@@ -216,11 +218,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return d.rep, runErr
 	}
 	_ = os.RemoveAll(work)
-	fmt.Fprintln(d.out, "\nDemo finished: the digest was promoted, :latest was held in Git and refused by Argo CD,")
-	fmt.Fprintln(d.out, "and the gate's status names the commit to revert; an unsigned digest was held and refused")
-	fmt.Fprintln(d.out, "until the release key signed it; a person's rollback stuck, and the history of promotions and")
-	fmt.Fprintln(d.out, "rollbacks was read from Git. On Gitea, the gate's failure status kept a :latest pull request")
-	fmt.Fprintln(d.out, "from merging, and a person merged the digest it passed. Every part was stopped.")
+	fmt.Fprintln(d.out, "\nDemo finished: the digest was promoted, :latest was held in Git and refused by Argo CD;")
+	fmt.Fprintln(d.out, "a person reverted the commit the gate's status named, and the rollback stuck when Flux proposed")
+	fmt.Fprintln(d.out, "1.9.0 again; an unsigned digest was held and refused until the release key signed it, then")
+	fmt.Fprintln(d.out, "promoted; the history of promotions and the rollback was read from Git. On Gitea, the gate's")
+	fmt.Fprintln(d.out, "failure status kept a :latest pull request from merging, and a person merged the digest it")
+	fmt.Fprintln(d.out, "passed. Every part was stopped.")
 	return d.rep, nil
 }
 

@@ -92,12 +92,25 @@ func TestDemo(t *testing.T) {
 	g.Expect(b.PreviousCommit).To(Equal(rep.InitialMain))
 	g.Expect(b.Parent).To(Equal(rep.InitialMain))
 	g.Expect(b.Files).To(Equal([]string{prodKustomize}))
+	// 4. A person reverts the 1.9.0 promotion; Flux proposes 1.9.0 again and the
+	// gate holds it as rolled back, naming the revert and how to release it.
+	rv := b.Revert
+	g.Expect(rv.Commit).NotTo(BeEmpty())
+	g.Expect(rv.Digest).To(Equal(rep.Digests["1.9.0"]))
+	g.Expect(rv.RolledBack).To(ContainElement(rv.Digest))
+	g.Expect(rv.RollbackTag).To(MatchRegexp(`^prod-\d{4}-\d{2}-\d{2}-\d{3}$`))
+	g.Expect(rv.ReadyReason).To(Equal("RolledBack"))
+	g.Expect(rv.MainAfter).To(Equal(rv.Commit), "main stays at the revert")
+	g.Expect(rv.Proposal).NotTo(Equal(p.Proposal), "Flux proposed 1.9.0 again in a new commit")
+	g.Expect(rv.Event).To(ContainSubstring(rv.Commit))
+	g.Expect(rv.Event).To(ContainSubstring(short(rv.Proposal)))
+	g.Expect(rv.Event).To(ContainSubstring("promotion-gate.io/release-rollback=" + rv.Digest))
 
 	// 5. A digest nobody signed is held, with the signatures finding naming the image.
 	sc := rep.SupplyChain
 	unsigned := "ghcr.io/example/payments-api:" + unsignedTag + "@" + rep.Digests[unsignedTag]
 	u := sc.Unsigned
-	g.Expect(u.MainAfter).To(Equal(p.Proposal), "main did not move")
+	g.Expect(u.MainAfter).To(Equal(rv.Commit), "main did not move from the revert")
 	g.Expect(u.ProposalBranch).To(Equal(u.Proposal))
 	g.Expect(u.ReadyStatus).To(Equal("False"))
 	g.Expect(u.ReadyReason).To(Equal("PolicyViolation"))
@@ -135,17 +148,20 @@ func TestDemo(t *testing.T) {
 	g.Expect(images(objs)).To(Equal([]string{unsigned}))
 	g.Expect(sc.RenderReads).To(BeNumerically(">=", 1), "the sidecar verified the signature itself")
 
-	// Chapter 8: the person's rollback sticks, and history reads it from Git.
+	// Chapter 8: history reads the promotions (1.9.0 and 1.9.1) and the rollback from Git.
 	rc := rep.Records
-	g.Expect(rc.RolledBack).To(ContainElement(unsigned[strings.LastIndex(unsigned, "@")+1:]))
-	g.Expect(rc.ReadyReason).To(Equal("RolledBack"))
-	g.Expect(rc.MainAfter).To(Equal(rc.RevertCommit))
-	g.Expect(rc.Event).To(ContainSubstring(rc.RevertCommit))
-	g.Expect(rc.Event).To(ContainSubstring("promotion-gate.io/release-rollback=" + rc.Digest))
+	g.Expect(rc.RolledBack).To(Equal([]string{rv.Digest}), "1.9.1, a different digest, was promoted without a release")
+	g.Expect(rc.Tag).To(Equal(rv.RollbackTag))
 	g.Expect(rc.History).To(MatchRegexp(`promotion\s+prod-\d{4}-\d{2}-\d{2}-001`))
-	g.Expect(strings.Count(rc.History, " promotion ")).To(BeNumerically(">=", 2))
-	g.Expect(rc.History).To(ContainSubstring(" rollback "))
-	g.Expect(rc.Show).To(ContainSubstring(rc.RevertCommit))
+	g.Expect(strings.Count(rc.History, " promotion ")).To(Equal(2))
+	g.Expect(strings.Count(rc.History, " rollback ")).To(Equal(1))
+	g.Expect(rc.History).To(ContainSubstring(rv.RollbackTag))
+	// Each line names its rollback commit: 1.9.0's is the initial main, the rollback's
+	// is the 1.9.0 promotion it undid, 1.9.1's is the person's revert.
+	g.Expect(rc.History).To(MatchRegexp(`(?m)^.* promotion .*:1\.9\.0@` + rv.Digest + `\s+` + short(rep.InitialMain) + `\b`))
+	g.Expect(rc.History).To(MatchRegexp(`(?m)^.* rollback .*` + rv.RollbackTag + `\s.*\s` + short(p.Proposal) + `\b`))
+	g.Expect(rc.History).To(MatchRegexp(`(?m)^.* promotion .*:` + unsignedTag + `@` + rep.Digests[unsignedTag] + `\s+` + short(rv.Commit) + `\b`))
+	g.Expect(rc.Show).To(ContainSubstring(rv.Commit))
 
 	// flux-gate and the sidecar read the registry with the pull secret's credentials.
 	g.Expect(rep.Authorized).To(BeNumerically(">=", 6))

@@ -226,6 +226,31 @@ func (g *gitServer) commitInfo(ctx context.Context, branch, sha string) (parents
 	return parents, files, nil
 }
 
+// fileAt reads the file path of commit sha on branch, as `git show sha:path` does.
+func (g *gitServer) fileAt(ctx context.Context, branch, sha, path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	repo, err := gogit.CloneContext(ctx, memory.NewStorage(), nil, &gogit.CloneOptions{
+		URL: g.url, ReferenceName: plumbing.NewBranchReferenceName(branch), SingleBranch: true, NoCheckout: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("clone %s at %s: %w", g.url, branch, err)
+	}
+	c, err := repo.CommitObject(plumbing.NewHash(sha))
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s from %s: %w", sha, branch, err)
+	}
+	f, err := c.File(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", path, sha, err)
+	}
+	text, err := f.Contents()
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", path, sha, err)
+	}
+	return []byte(text), nil
+}
+
 func writeFile(fsys billy.Filesystem, name string, data []byte) error {
 	if err := fsys.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err

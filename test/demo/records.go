@@ -1,9 +1,9 @@
 package demo
 
-// Chapter 8: records in Git and rollbacks that stick. A person reverts the
-// last promotion on main; Flux proposes the same digest again; flux-gate records the
-// rollback and holds the proposal; promotion-gate history lists the promotions and the
-// rollback, each with its rollback commit.
+// Records in Git and rollbacks that stick. Chapter 4 ends with a person reverting the
+// 1.9.0 promotion on main; Flux proposes the same digest again; flux-gate records the
+// rollback and holds the proposal. Chapter 8: promotion-gate history lists the
+// promotions and the rollback, each with its rollback commit, from Git alone.
 
 import (
 	"context"
@@ -24,71 +24,103 @@ import (
 // onCall is the person who rolls prod back.
 var onCall = person{"Dana On-Call", "dana@example.com"}
 
-// Records is chapter 8's evidence.
-type Records struct {
-	Reverted     string   // the promotion commit the person reverted
-	RevertCommit string   // the person's revert on main
-	Digest       string   // the digest rolled back
-	RolledBack   []string // status.rolledBack digests
-	Proposal     string   // Flux's proposal bringing the digest back
-	ReadyReason  string   // the gate's Ready reason for it
-	MainAfter    string   // main afterwards: still the revert
-	Event        string   // the Warning event
-	History      string   // promotion-gate history's output
-	Show         string   // promotion-gate history show of the rollback
+// Revert is the second half of chapter 4: the on-call person reverts the 1.9.0
+// promotion on main, Flux proposes 1.9.0 again, and flux-gate holds it as rolled back.
+type Revert struct {
+	Commit      string   // the person's revert on main
+	Digest      string   // the digest rolled back (1.9.0's)
+	RolledBack  []string // status.rolledBack digests after the revert
+	RollbackTag string   // the record tag of the rollback
+	Proposal    string   // Flux's proposal bringing the digest back
+	ReadyReason string   // the gate's Ready reason for it
+	MainAfter   string   // main afterwards: still the revert
+	Event       string   // the Warning event
 }
 
-func (d *demo) records(ctx context.Context) error {
-	g := &gatev1.PromotionGate{}
-	if err := d.cluster.k8s.Get(ctx, client.ObjectKey{Namespace: fluxNamespace, Name: gateName}, g); err != nil {
-		return err
-	}
-	lp := g.Status.LastPromotion
-	if lp == nil || g.Status.LastRecord == nil {
-		return fmt.Errorf("PromotionGate %s has no last promotion or record to roll back", gateName)
-	}
-	tag, digest := unsignedTag, d.rep.Digests[unsignedTag]
-	d.rep.Records = Records{Reverted: lp.Commit, Digest: digest}
-	d.say("Every promotion above is also an annotated tag in the platform repository, its message the record "+
-		"(a YAML block for programs, then the four questions in prose); the last one is %s on %s.", g.Status.LastRecord.Tag, short(lp.Commit))
+// Records is chapter 8's evidence: the history read from Git alone.
+type Records struct {
+	RolledBack []string // status.rolledBack digests at the end of the supply-chain chapters
+	Tag        string   // the rollback's record tag, shown in full
+	History    string   // promotion-gate history's output
+	Show       string   // promotion-gate history show of the rollback
+}
 
-	d.say("payments-api %s misbehaves in prod. %s reverts its promotion on main, a Git operation like any other:", tag, onCall.Name)
-	revert, err := d.git.commit(ctx, "main", "main", onCall, fmt.Sprintf("Revert \"Update payments-api to %s\"", tag), func(fs billy.Filesystem) error {
-		data, err := readFile(fs, prodKustomize)
+// revert is the second half of chapter 4: the on-call person runs the `git revert`
+// the gate's status names, and the rollback sticks when Flux proposes 1.9.0 again.
+func (d *demo) revert(ctx context.Context) error {
+	b := d.rep.Rollback
+	tag, digest := "1.9.0", d.rep.Digests["1.9.0"]
+	d.rep.Rollback.Revert = Revert{Digest: digest}
+	rv := &d.rep.Rollback.Revert
+	d.say("payments-api %s misbehaves in prod. %s runs exactly that revert on main, a Git operation like any other:", tag, onCall.Name)
+	restore := map[string][]byte{}
+	for _, f := range b.Files {
+		data, err := d.git.fileAt(ctx, "main", b.PreviousCommit, f)
 		if err != nil {
 			return err
 		}
-		data, err = applySetters(data, imagePolicy, map[string]string{"tag": "1.9.0", "digest": d.rep.Digests["1.9.0"]})
-		if err != nil {
-			return err
+		restore[f] = data
+	}
+	msg := fmt.Sprintf("Revert \"Update payments-api to %s\"\n\nThis reverts commit %s.", tag, b.Commit)
+	revert, err := d.git.commit(ctx, "main", "main", onCall, msg, func(fs billy.Filesystem) error {
+		for f, data := range restore {
+			if err := writeFile(fs, f, data); err != nil {
+				return err
+			}
 		}
-		return writeFile(fs, prodKustomize, data)
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	d.rep.Records.RevertCommit = revert
-	d.field("revert", "%s by %s: main runs 1.9.0 again", revert, onCall.Name)
+	rv.Commit = revert
+	d.field("revert", "%s by %s: main has the content of %s again", revert, onCall.Name, short(b.PreviousCommit))
 	if err := d.requestReconcile(ctx); err != nil {
 		return err
 	}
-	g, err = d.waitGate(ctx, metav1.ConditionTrue, []string{gatev1.PromotedReason, gatev1.UpToDateReason}, func(g *gatev1.PromotionGate) bool {
-		return slices.ContainsFunc(g.Status.RolledBack, func(r gatev1.RolledBackDigest) bool { return r.Digest == digest })
+
+	// The gate records the rollback, and the held :latest proposal, built on the
+	// reverted commit, is stale: the gate deletes it and asks the automation to
+	// rebuild it from main.
+	var g *gatev1.PromotionGate
+	key := client.ObjectKey{Namespace: fluxNamespace, Name: gateName}
+	err = d.waitFor(ctx, fmt.Sprintf("PromotionGate %s to record the rollback of %s and delete the stale proposal branch %s", key, digest, proposalBranch), func() (bool, string, error) {
+		if err := d.fluxGate.running(); err != nil {
+			return false, "", err
+		}
+		g = &gatev1.PromotionGate{}
+		if err := d.cluster.k8s.Get(ctx, key, g); err != nil {
+			return false, err.Error(), nil
+		}
+		_, _, line := ready(g)
+		if !slices.ContainsFunc(g.Status.RolledBack, func(r gatev1.RolledBackDigest) bool { return r.Digest == digest }) {
+			return false, "status.rolledBack has no " + digest + "; " + line, nil
+		}
+		head, err := d.git.head(ctx, proposalBranch)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		if head != "" {
+			return false, proposalBranch + " is still at " + short(head) + "; " + line, nil
+		}
+		return true, line, nil
 	})
 	if err != nil {
 		return err
 	}
 	for _, r := range g.Status.RolledBack {
-		d.rep.Records.RolledBack = append(d.rep.Records.RolledBack, r.Digest)
-		d.field("rolled back", "%s: by %s (%s), recorded as %s", r.Digest, short(r.RevertCommit), r.Author, r.Tag)
+		rv.RolledBack = append(rv.RolledBack, r.Digest)
+		if r.Digest == digest {
+			rv.RollbackTag = r.Tag
+		}
+		d.field("rolled back", "%s: by %s (%s), recorded as tag %s", r.Digest, short(r.RevertCommit), r.Author, r.Tag)
 	}
+	d.say("flux-gate found the revert in Git and wrote the rollback as a record. The held :latest proposal was built on "+
+		"the reverted commit, so the gate deleted branch %s and asked the automation to rebuild it from main.", proposalBranch)
 
-	d.say("The demo deletes the merged proposal branch, so that the automation rebuilds it from main, as it does after the gate " +
-		"cleans a stale proposal. Its ImagePolicy still picks the newest tag — the ping-pong Flux users know.")
-	if err := d.git.deleteBranch(ctx, proposalBranch); err != nil {
-		return err
-	}
-	p, err := d.playIAC(ctx, "its ImagePolicy still picks "+tag, "Update payments-api to "+tag, map[string]string{"tag": tag, "digest": digest})
+	p, err := d.playIAC(ctx, "its ImagePolicy, back on the release tags, still picks "+tag+", the newest one — the ping-pong "+
+		"Flux users know (\"if we roll back the version, ImageUpdateAutomation pushes the latest image back\")",
+		"Update payments-api to "+tag, map[string]string{"tag": tag, "digest": digest})
 	if err != nil {
 		return err
 	}
@@ -107,7 +139,7 @@ func (d *demo) records(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.rep.Records.Proposal, d.rep.Records.ReadyReason, d.rep.Records.Event, d.rep.Records.MainAfter = p, reason, event, main
+	rv.Proposal, rv.ReadyReason, rv.Event, rv.MainAfter = p, reason, event, main
 	if main != revert {
 		return fmt.Errorf("main must stay at the revert %s, it is at %s", short(revert), short(main))
 	}
@@ -115,6 +147,33 @@ func (d *demo) records(ctx context.Context) error {
 	d.field("Ready", "%s", line)
 	d.say("The Warning event:")
 	d.quote(event)
+	d.say("To promote %s again on purpose: kubectl -n %s annotate promotiongate %s %s=%s", tag, fluxNamespace, gateName,
+		gatev1.ReleaseRollbackAnnotation, digest)
+	d.say("A different digest promotes as usual: the next chapters bring payments-api %s.", unsignedTag)
+	return nil
+}
+
+// records is chapter 8: the promotions and the rollback, read from Git alone.
+func (d *demo) records(ctx context.Context) error {
+	g := &gatev1.PromotionGate{}
+	if err := d.cluster.k8s.Get(ctx, client.ObjectKey{Namespace: fluxNamespace, Name: gateName}, g); err != nil {
+		return err
+	}
+	lp := g.Status.LastPromotion
+	if lp == nil || g.Status.LastRecord == nil {
+		return fmt.Errorf("PromotionGate %s has no last promotion or record", gateName)
+	}
+	for _, r := range g.Status.RolledBack {
+		d.rep.Records.RolledBack = append(d.rep.Records.RolledBack, r.Digest)
+	}
+	rbTag := d.rep.Rollback.Revert.RollbackTag
+	if rbTag == "" {
+		return fmt.Errorf("chapter 4 recorded no rollback tag")
+	}
+	d.rep.Records.Tag = rbTag
+	d.say("Every promotion above is also an annotated tag in the platform repository, its message the record "+
+		"(a YAML block for programs, then the four questions in prose); the last one is %s on %s. "+
+		"So is the rollback of chapter 4, tag %s.", g.Status.LastRecord.Tag, short(lp.Commit), rbTag)
 
 	d.say("An auditor or the on-call engineer reads the history from Git alone, with the promotion-gate CLI:")
 	d.field("", "promotion-gate history --repo %s", d.git.url)
@@ -124,7 +183,6 @@ func (d *demo) records(ctx context.Context) error {
 	}
 	d.rep.Records.History = out
 	d.quote(out)
-	rbTag := g.Status.RolledBack[0].Tag
 	d.field("", "promotion-gate history show %s --repo %s", rbTag, d.git.url)
 	show, err := d.historyCLI(ctx, "history", "show", rbTag, "--repo", d.git.url)
 	if err != nil {
@@ -132,8 +190,6 @@ func (d *demo) records(ctx context.Context) error {
 	}
 	d.rep.Records.Show = show
 	d.quote(show)
-	d.say("To promote %s again on purpose: kubectl -n %s annotate promotiongate %s %s=%s", tag, fluxNamespace, gateName,
-		gatev1.ReleaseRollbackAnnotation, digest)
 	return nil
 }
 

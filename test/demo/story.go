@@ -165,7 +165,8 @@ func (d *demo) render(ctx context.Context, app application, what string) (string
 	return rev, res, err
 }
 
-// rollback is step 4: the rollback point recorded by the gate, checked against Git.
+// rollback is step 4: the rollback point recorded by the gate, checked against Git;
+// then a person uses it (revert, records.go).
 func (d *demo) rollback(ctx context.Context) error {
 	g, err := d.waitGate(ctx, metav1.ConditionFalse, []string{gatev1.PolicyViolationReason}, nil)
 	if err != nil {
@@ -192,7 +193,8 @@ func (d *demo) rollback(ctx context.Context) error {
 	d.say("To roll prod back, revert the promoted commit; main returns to the content of %s:", short(lp.PreviousCommit))
 	d.field("", "git revert %s", lp.Commit)
 	d.field("", "(the revert changes only %s)", strings.Join(files, ", "))
-	return nil
+	d.say("")
+	return d.revert(ctx)
 }
 
 // images lists the container images of rendered workloads.

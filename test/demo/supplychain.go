@@ -86,8 +86,8 @@ func (d *demo) unsigned(ctx context.Context) error {
 	if err := d.git.deleteBranch(ctx, proposalBranch); err != nil {
 		return err
 	}
-	d.say("First a platform engineer rejects the held :latest proposal: they delete branch %s "+
-		"(git push origin --delete), so the automation builds its next proposal from main.", proposalBranch)
+	d.say("First a platform engineer rejects the held proposal that brought the rolled-back 1.9.0 back: they delete "+
+		"branch %s (git push origin --delete), so the automation builds its next proposal from main.", proposalBranch)
 	digest := d.rep.Digests[unsignedTag]
 	p, err := d.playIAC(ctx, "its ImagePolicy picked payments-api "+unsignedTag+" with its digest",
 		"Update payments-api to "+unsignedTag, map[string]string{"tag": unsignedTag, "digest": digest})
