@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 
+	imagev1 "github.com/fluxcd/image-automation-controller/api/v1"
 	"github.com/fluxcd/pkg/apis/meta"
 	"github.com/fluxcd/pkg/runtime/conditions"
 	. "github.com/onsi/gomega"
@@ -22,6 +23,18 @@ const prodContext = "promotion-gate/prod"
 // as production is: no pushes, and a merge needs the gate's status to be success.
 // The automation pushes as fluxcdbot; the gate posts as flux-gate, a user with
 // write access only; dana approves and erin merges.
+// giteaGate sets up the payments-api-prod gate of the pull-request tests: a fleet on
+// the Gitea srv (token is the gate's forge token, "" for a valid one), the policy, the
+// automation and the gate in pullRequest mode.
+func (h *harness) giteaGate(srv *giteatest.Server, token, policy string) (*fleet, *imagev1.ImageUpdateAutomation) {
+	h.t.Helper()
+	f := h.giteaFleet(srv, token)
+	h.setPolicy(policy)
+	a := h.automation(f, "payments-api-prod", "payments-api")
+	h.gate("payments-api-prod", a.Name, pullRequestMode)
+	return f, a
+}
+
 func (h *harness) giteaFleet(srv *giteatest.Server, token string) *fleet {
 	h.t.Helper()
 	for _, u := range []string{"fluxcdbot", "flux-gate", "dana", "erin"} {
@@ -56,10 +69,7 @@ func pullRequestMode(g *gatev1.PromotionGate) {
 func TestPullRequestModeOnGitea(t *testing.T) {
 	h := newHarness(t)
 	srv := giteatest.New(t)
-	f := h.giteaFleet(srv, "")
-	h.setPolicy(basePolicy)
-	a := h.automation(f, "payments-api-prod", "payments-api")
-	h.gate("payments-api-prod", a.Name, pullRequestMode)
+	f, a := h.giteaGate(srv, "", basePolicy)
 	h.waitReady("payments-api-prod", metav1.ConditionTrue, gatev1.UpToDateReason)
 	main, err := srv.Head(h.ctx, "fleet", "main")
 	h.g.Expect(err).NotTo(HaveOccurred())
@@ -179,10 +189,7 @@ func TestPullRequestModeOnGitea(t *testing.T) {
 func TestPullRequestModeStatusNotPosted(t *testing.T) {
 	h := newHarness(t)
 	srv := giteatest.New(t)
-	f := h.giteaFleet(srv, "not-a-token")
-	h.setPolicy(basePolicy)
-	a := h.automation(f, "payments-api-prod", "payments-api")
-	h.gate("payments-api-prod", a.Name, pullRequestMode)
+	f, a := h.giteaGate(srv, "not-a-token", basePolicy)
 	main := h.head(f, "main")
 	good := h.iacPush(f, a, map[string]string{
 		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.1", digestC),
@@ -213,10 +220,7 @@ func TestPullRequestModeWithoutProviderStalls(t *testing.T) {
 func TestPullRequestModeUnjudgeableIsError(t *testing.T) {
 	h := newHarness(t)
 	srv := giteatest.New(t)
-	f := h.giteaFleet(srv, "")
-	h.setPolicy("apiVersion: promotion-gate.io/v1alpha1\nkind: PromotionPolicy\nmetadata: {name: broken}\nspec: {rules: [{name: x, environments: [nowhere]}]}\n")
-	a := h.automation(f, "payments-api-prod", "payments-api")
-	h.gate("payments-api-prod", a.Name, pullRequestMode)
+	f, a := h.giteaGate(srv, "", "apiVersion: promotion-gate.io/v1alpha1\nkind: PromotionPolicy\nmetadata: {name: broken}\nspec: {rules: [{name: x, environments: [nowhere]}]}\n")
 	p := h.iacPush(f, a, map[string]string{
 		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.1", digestC),
 	})
@@ -242,10 +246,7 @@ func TestPullRequestModeUnjudgeableIsError(t *testing.T) {
 func TestPullRequestModeMergedBranchDeleted(t *testing.T) {
 	h := newHarness(t)
 	srv := giteatest.New(t)
-	f := h.giteaFleet(srv, "")
-	h.setPolicy(basePolicy)
-	a := h.automation(f, "payments-api-prod", "payments-api")
-	h.gate("payments-api-prod", a.Name, pullRequestMode)
+	f, a := h.giteaGate(srv, "", basePolicy)
 	main := h.head(f, "main")
 	good := h.iacPush(f, a, map[string]string{
 		overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.1", digestC),
@@ -290,10 +291,7 @@ func TestPullRequestModeMergedBranchDeleted(t *testing.T) {
 func TestPullRequestModeRollbackSticks(t *testing.T) {
 	h := newHarness(t)
 	srv := giteatest.New(t)
-	f := h.giteaFleet(srv, "")
-	h.setPolicy(basePolicy)
-	a := h.automation(f, "payments-api-prod", "payments-api")
-	h.gate("payments-api-prod", a.Name, pullRequestMode)
+	f, a := h.giteaGate(srv, "", basePolicy)
 	overlay := map[string]string{overlayPath("payments-api"): prodOverlay("payments-api", "ghcr.io/example/payments-api", "1.9.1", digestC)}
 
 	// 1. Promoted through a merged pull request, and recorded.
