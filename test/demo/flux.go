@@ -39,27 +39,7 @@ func (d *demo) createFluxObjects(ctx context.Context) error {
 			Reference: &sourcev1.GitRepositoryRef{Branch: "main"},
 		},
 	}
-	auto := &imagev1.ImageUpdateAutomation{
-		ObjectMeta: metav1.ObjectMeta{Name: gateName, Namespace: fluxNamespace},
-		Spec: imagev1.ImageUpdateAutomationSpec{
-			SourceRef: imagev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: repo.Name},
-			Interval:  metav1.Duration{Duration: 5 * time.Minute},
-			GitSpec: &imagev1.GitSpec{
-				Checkout: &imagev1.GitCheckoutSpec{Reference: sourcev1.GitRepositoryRef{Branch: "main"}},
-				Commit:   imagev1.CommitSpec{Author: imagev1.CommitUser{Name: fluxBot.Name, Email: fluxBot.Email}},
-				Push:     &imagev1.PushSpec{Branch: proposalBranch},
-			},
-			Update: &imagev1.UpdateStrategy{Strategy: imagev1.UpdateStrategySetters, Path: "./" + prodOverlay},
-		},
-	}
-	gate := &gatev1.PromotionGate{
-		ObjectMeta: metav1.ObjectMeta{Name: gateName, Namespace: fluxNamespace},
-		Spec: gatev1.PromotionGateSpec{
-			AutomationRef: meta.LocalObjectReference{Name: auto.Name},
-			TargetBranch:  "main",
-			Environment:   "prod",
-		},
-	}
+	auto, gate := gatedAutomation(gateName, repo.Name, proposalBranch)
 	for _, o := range []client.Object{repo, auto, gate} {
 		if err := d.cluster.k8s.Create(ctx, o); err != nil {
 			return fmt.Errorf("create %T %s: %w", o, o.GetName(), err)
@@ -67,6 +47,35 @@ func (d *demo) createFluxObjects(ctx context.Context) error {
 	}
 	d.automation = client.ObjectKeyFromObject(auto)
 	return nil
+}
+
+// gatedAutomation is the rest of what a platform team writes for a gated automation,
+// both objects named name: the ImageUpdateAutomation that pushes the prod overlay's
+// updates from the GitRepository repo to a proposal branch, and the PromotionGate
+// that promotes from that branch to main.
+func gatedAutomation(name, repo, branch string) (*imagev1.ImageUpdateAutomation, *gatev1.PromotionGate) {
+	auto := &imagev1.ImageUpdateAutomation{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: fluxNamespace},
+		Spec: imagev1.ImageUpdateAutomationSpec{
+			SourceRef: imagev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: repo},
+			Interval:  metav1.Duration{Duration: 5 * time.Minute},
+			GitSpec: &imagev1.GitSpec{
+				Checkout: &imagev1.GitCheckoutSpec{Reference: sourcev1.GitRepositoryRef{Branch: "main"}},
+				Commit:   imagev1.CommitSpec{Author: imagev1.CommitUser{Name: fluxBot.Name, Email: fluxBot.Email}},
+				Push:     &imagev1.PushSpec{Branch: branch},
+			},
+			Update: &imagev1.UpdateStrategy{Strategy: imagev1.UpdateStrategySetters, Path: "./" + prodOverlay},
+		},
+	}
+	gate := &gatev1.PromotionGate{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: fluxNamespace},
+		Spec: gatev1.PromotionGateSpec{
+			AutomationRef: meta.LocalObjectReference{Name: auto.Name},
+			TargetBranch:  "main",
+			Environment:   "prod",
+		},
+	}
+	return auto, gate
 }
 
 // recordPush plays image-automation-controller's status update after a push.

@@ -267,30 +267,10 @@ func (d *demo) createPullRequestGate(ctx context.Context, srv *giteatest.Server)
 		Spec: sourcev1.GitRepositorySpec{URL: srv.GitURL(prRepo), Interval: metav1.Duration{Duration: time.Minute},
 			Reference: &sourcev1.GitRepositoryRef{Branch: "main"}, SecretRef: &meta.LocalObjectReference{Name: gitSecret.Name}},
 	}
-	auto := &imagev1.ImageUpdateAutomation{
-		ObjectMeta: metav1.ObjectMeta{Name: prGate, Namespace: fluxNamespace},
-		Spec: imagev1.ImageUpdateAutomationSpec{
-			SourceRef: imagev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: repo.Name},
-			Interval:  metav1.Duration{Duration: 5 * time.Minute},
-			GitSpec: &imagev1.GitSpec{
-				Checkout: &imagev1.GitCheckoutSpec{Reference: sourcev1.GitRepositoryRef{Branch: "main"}},
-				Commit:   imagev1.CommitSpec{Author: imagev1.CommitUser{Name: fluxBot.Name, Email: fluxBot.Email}},
-				Push:     &imagev1.PushSpec{Branch: prBranch},
-			},
-			Update: &imagev1.UpdateStrategy{Strategy: imagev1.UpdateStrategySetters, Path: "./" + prodOverlay},
-		},
-	}
-	gate := &gatev1.PromotionGate{
-		ObjectMeta: metav1.ObjectMeta{Name: prGate, Namespace: fluxNamespace},
-		Spec: gatev1.PromotionGateSpec{
-			AutomationRef: meta.LocalObjectReference{Name: auto.Name},
-			TargetBranch:  "main",
-			Environment:   "prod",
-			Promote:       gatev1.PromotePullRequest,
-			Provider: &gatev1.ForgeProvider{Type: "gitea", SecretRef: meta.LocalObjectReference{Name: forgeSecret.Name},
-				StatusContext: prContext},
-		},
-	}
+	auto, gate := gatedAutomation(prGate, repo.Name, prBranch)
+	gate.Spec.Promote = gatev1.PromotePullRequest
+	gate.Spec.Provider = &gatev1.ForgeProvider{Type: "gitea", SecretRef: meta.LocalObjectReference{Name: forgeSecret.Name},
+		StatusContext: prContext}
 	for _, o := range []client.Object{gitSecret, forgeSecret, repo, auto, gate} {
 		if err := d.cluster.k8s.Create(ctx, o); err != nil {
 			return fmt.Errorf("create %T %s: %w", o, o.GetName(), err)
