@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -13,6 +12,8 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/promotion-gate/promotion-gate/shared/gitrev"
 )
 
 // ErrTagExists is returned by PushTag when the remote already has a tag of that
@@ -26,46 +27,16 @@ var ErrTagExists = errors.New("tag already exists")
 const remoteTags = config.RefSpec("+refs/tags/*:refs/tags/*")
 
 // Tag is one annotated tag of the clone.
-type Tag struct {
-	Name string
-	// Commit is the commit the tag points at.
-	Commit string
-	// Message is the tag message without its signature.
-	Message string
-	// Signature is the armored OpenPGP or SSH signature, "" when unsigned.
-	Signature string
-	Tagger    object.Signature
-	// Object is the tag object, for signature verification.
-	Object *object.Tag
-}
+type Tag = gitrev.Tag
 
 // Tags lists the annotated tags of the clone (as of the last fetch) whose names start
 // with prefix, sorted by name; lightweight tags and tags of non-commits are skipped.
 func (s *Session) Tags(prefix string) ([]Tag, error) {
-	iter, err := s.e.repo.Tags()
+	tags, err := s.revisions().Tags(prefix)
 	if err != nil {
 		return nil, fmt.Errorf("list tags of %s: %w", Redact(s.url), err)
 	}
-	var out []Tag
-	err = iter.ForEach(func(ref *plumbing.Reference) error {
-		name := ref.Name().Short()
-		if !strings.HasPrefix(name, prefix) {
-			return nil
-		}
-		t, err := s.e.repo.TagObject(ref.Hash())
-		if err != nil || t.TargetType != plumbing.CommitObject {
-			// A lightweight tag, or a tag of something else: no record there.
-			return nil
-		}
-		out = append(out, Tag{Name: name, Commit: t.Target.String(), Message: t.Message,
-			Signature: t.PGPSignature, Tagger: t.Tagger, Object: t})
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return tags, nil
 }
 
 // TagNames lists every tag name of the clone, annotated or not: a record tag must not

@@ -15,11 +15,11 @@ import (
 
 	gogit "github.com/go-git/go-git/v5"
 	gitconfig "github.com/go-git/go-git/v5/config"
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/storage/memory"
 	"github.com/spf13/cobra"
 
 	"github.com/promotion-gate/promotion-gate/shared/commitsig"
+	"github.com/promotion-gate/promotion-gate/shared/gitrev"
 	"github.com/promotion-gate/promotion-gate/shared/record"
 )
 
@@ -132,23 +132,19 @@ func (f historyFlags) load(ctx context.Context) ([]historyEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	iter, err := repo.Tags()
+	tags, err := gitrev.New(repo).Tags("")
 	if err != nil {
 		return nil, fmt.Errorf("list tags of %s: %w", f.where(), err)
 	}
 	var out []historyEntry
-	err = iter.ForEach(func(ref *plumbing.Reference) error {
-		t, err := repo.TagObject(ref.Hash())
-		if err != nil {
-			return nil // a lightweight tag (or no tag object we can read) holds no record
-		}
+	for _, t := range tags {
 		rec, err := record.Parse([]byte(t.Message))
 		if err != nil {
-			return nil // not a promotion record
+			continue // not a promotion record
 		}
-		e := historyEntry{Tag: t.Name, Commit: t.Target.String(), Record: rec}
+		e := historyEntry{Tag: t.Name, Commit: t.Commit, Record: rec}
 		if ring != nil {
-			signer, err := ring.VerifyTag(t)
+			signer, err := ring.VerifyTag(t.Object)
 			switch {
 			case err == nil:
 				e.Signature, e.Signer = "verified", signer
@@ -159,10 +155,6 @@ func (f historyFlags) load(ctx context.Context) ([]historyEntry, error) {
 			}
 		}
 		out = append(out, e)
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].Record.Time.Equal(out[j].Record.Time) {
